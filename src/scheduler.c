@@ -1,0 +1,665 @@
+/*
+ * The scheduler; see sched.h for where runnable actors wait.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <ck_pr.h>
+
+#include "scheduler.h"
+
+#define SN_LOW_EVERY	8	/* a low-priority pick per this many */
+#define SN_FAIR_EVERY	61	/* FIFO and global queue before the deque */
+#define SN_IDLE_SPINS	64	/* empty picks before a worker sleeps */
+#define SN_DEQUE_LOG2	8	/* initial deque size, grows on demand */
+#define SN_FIFO_LOG2	12
+#define SN_GLOBAL_LOG2	16
+#define SN_PRIO_LOG2	12
+
+struct sn_runtime sn_rt;
+SN_TLS int32_t sn_budget;
+
+static SN_TLS struct sn_worker *tls_worker;
+static uint64_t next_pid = 1;		/* ck_pr atomics; never reset */
+
+/* Counters of the last runtime, kept for snow_rt_stats() after shutdown. */
+static struct snow_rt_stats last_stats;
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+
+SN_NOINLINE struct sn_worker *
+sn_worker_self(void)
+{
+	/* The empty asm keeps the compiler from merging TLS reads across
+	 * calls even with link-time optimisation. */
+	__asm__ __volatile__("" ::: "memory");
+	return tls_worker;
+}
+
+uint64_t
+sn_pid_next(void)
+{
+	return ck_pr_faa_64(&next_pid, 1);
+}
+
+static void
+futex_wait(_Atomic uint32_t *word, uint32_t val)
+{
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void
+futex_wake(_Atomic uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* ---- Actors' side of a switch ---- */
+
+/* Hand the worker back control; returns when rescheduled, maybe on
+ * another worker. */
+static void
+switch_out(struct sn_proc *p, int reason)
+{
+	struct sn_worker *w = sn_worker_self();
+
+	w->reason = reason;
+	sn_ctx_switch(&p->ctx, &w->ctx);
+}
+
+/*
+ * Every actor context starts here and stays here across reuses: when the
+ * function returns, the block goes back to the pool with this loop parked,
+ * and the next spawn that takes it resumes the loop with a new actor.
+ */
+static SN_NORETURN void
+proc_main(void *arg)
+{
+	struct sn_proc *p = arg;
+
+	for (;;) {
+		p->fn(p->args);
+		switch_out(p, SN_SWITCH_EXIT);
+	}
+}
+
+/* ---- Waking and parking workers ---- */
+
+static void
+wake_worker(struct sn_worker *w)
+{
+	atomic_store_explicit(&w->wake_word, 1, memory_order_release);
+	futex_wake(&w->wake_word);
+}
+
+/*
+ * Wake one sleeping worker, if any.  The fence pairs with the one in
+ * park(): either the sleeper sees what we pushed, or we see it listed.
+ */
+static void
+wake_one(void)
+{
+	struct sn_worker *w;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	if (sn_load(&sn_rt.nidle) == 0)
+		return;
+	pthread_mutex_lock(&sn_rt.idle_lock);
+	w = sn_rt.idle_head;
+	if (w != NULL) {
+		sn_rt.idle_head = w->idle_next;
+		w->idle_listed = false;
+		atomic_fetch_sub(&sn_rt.nidle, 1);
+	}
+	pthread_mutex_unlock(&sn_rt.idle_lock);
+	if (w != NULL)
+		wake_worker(w);
+}
+
+static void
+wake_all(void)
+{
+	struct sn_worker *w, *next;
+
+	pthread_mutex_lock(&sn_rt.idle_lock);
+	w = sn_rt.idle_head;
+	sn_rt.idle_head = NULL;
+	for (next = w; next != NULL; next = next->idle_next) {
+		next->idle_listed = false;
+		atomic_fetch_sub(&sn_rt.nidle, 1);
+	}
+	pthread_mutex_unlock(&sn_rt.idle_lock);
+	for (; w != NULL; w = next) {
+		next = w->idle_next;
+		wake_worker(w);
+	}
+}
+
+static bool
+work_visible(void)
+{
+	unsigned i;
+
+	if (sn_runq_size(&sn_rt.high) || sn_runq_size(&sn_rt.normal) ||
+	    sn_runq_size(&sn_rt.low))
+		return true;
+	for (i = 0; i < sn_rt.nworkers; i++) {
+		struct sn_worker *v = &sn_rt.workers[i];
+
+		if (sn_deque_size(&v->dq) || sn_runq_size(&v->fifo))
+			return true;
+	}
+	return false;
+}
+
+/* Sleep until woken; returns at once if work or a stop shows up while
+ * we are getting listed. */
+static void
+park(struct sn_worker *w)
+{
+	pthread_mutex_lock(&sn_rt.idle_lock);
+	atomic_store_explicit(&w->wake_word, 0, memory_order_relaxed);
+	w->idle_next = sn_rt.idle_head;
+	sn_rt.idle_head = w;
+	w->idle_listed = true;
+	atomic_fetch_add(&sn_rt.nidle, 1);
+	pthread_mutex_unlock(&sn_rt.idle_lock);
+
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load(&sn_rt.stop) || work_visible()) {
+		pthread_mutex_lock(&sn_rt.idle_lock);
+		if (w->idle_listed) {
+			struct sn_worker **pp = &sn_rt.idle_head;
+
+			while (*pp != w)
+				pp = &(*pp)->idle_next;
+			*pp = w->idle_next;
+			w->idle_listed = false;
+			atomic_fetch_sub(&sn_rt.nidle, 1);
+			pthread_mutex_unlock(&sn_rt.idle_lock);
+			return;
+		}
+		pthread_mutex_unlock(&sn_rt.idle_lock);
+		/* Someone already took us off the list: their wake is due. */
+	}
+	while (atomic_load_explicit(&w->wake_word, memory_order_acquire) == 0)
+		futex_wait(&w->wake_word, 0);
+}
+
+/* ---- Queues ---- */
+
+static uint64_t
+rng_next(struct sn_worker *w)
+{
+	/* xorshift64: victim choice needs spread, not quality. */
+	uint64_t x = w->rng;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	w->rng = x;
+	return x;
+}
+
+static struct sn_proc *
+steal(struct sn_worker *w)
+{
+	unsigned n = sn_rt.nworkers, start, i;
+	struct sn_proc *p;
+
+	if (n < 2)
+		return NULL;
+	start = (unsigned)(rng_next(w) % n);
+	for (i = 0; i < n; i++) {
+		struct sn_worker *v = &sn_rt.workers[(start + i) % n];
+
+		if (v == w)
+			continue;
+		p = sn_deque_steal(&v->dq);
+		if (p == NULL)
+			p = sn_runq_pop(&v->fifo);
+		if (p != NULL) {
+			sn_count(&w->n_steals, 1);
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static struct sn_proc *
+pick(struct sn_worker *w)
+{
+	uint64_t tick = ++w->tick;
+	struct sn_proc *p;
+
+	if ((p = sn_runq_pop(&sn_rt.high)) != NULL)
+		return p;
+	if (tick % SN_LOW_EVERY == 0 && (p = sn_runq_pop(&sn_rt.low)) != NULL)
+		return p;
+	if (tick % SN_FAIR_EVERY == 0) {
+		/* The deque is LIFO: without this, an actor that keeps
+		 * spawning would hold back the ones waiting behind it. */
+		if ((p = sn_runq_pop(&sn_rt.normal)) != NULL ||
+		    (p = sn_runq_pop(&w->fifo)) != NULL)
+			return p;
+	}
+	if ((p = sn_deque_pop(&w->dq)) != NULL ||
+	    (p = sn_runq_pop(&w->fifo)) != NULL ||
+	    (p = sn_runq_pop(&sn_rt.normal)) != NULL ||
+	    (p = sn_runq_pop(&sn_rt.low)) != NULL)
+		return p;
+	return steal(w);
+}
+
+static struct sn_runq *
+prio_queue(uint8_t priority)
+{
+	return priority == SNOW_PRIO_HIGH ? &sn_rt.high : &sn_rt.low;
+}
+
+/* Queue an actor that was preempted or yielded. */
+static void
+requeue(struct sn_worker *w, struct sn_proc *p)
+{
+	atomic_store_explicit(&p->state, SN_READY, memory_order_relaxed);
+	if (p->priority != SNOW_PRIO_NORMAL) {
+		sn_runq_push(prio_queue(p->priority), p);
+		wake_one();
+		return;
+	}
+	sn_runq_push(&w->fifo, p);
+	/* Only worth a wake when the FIFO holds more than this actor;
+	 * a missed one costs parallelism, never the actor, since this
+	 * worker runs its own FIFO. */
+	if (sn_load(&sn_rt.nidle) != 0 && sn_runq_size(&w->fifo) > 1)
+		wake_one();
+}
+
+/* ---- Running actors ---- */
+
+static void
+done_signal(void)
+{
+	pthread_mutex_lock(&sn_rt.done_lock);
+	pthread_cond_broadcast(&sn_rt.done_cond);
+	pthread_mutex_unlock(&sn_rt.done_lock);
+}
+
+static void
+live_drop(void)
+{
+	if (atomic_fetch_sub(&sn_rt.live, 1) == 1)
+		done_signal();
+}
+
+static void
+release(struct sn_worker *w, struct sn_proc *p)
+{
+	atomic_store_explicit(&p->state, SN_EXITED, memory_order_relaxed);
+	p->exit_reason = SN_EXIT_NORMAL;
+	if (p->args_heap != NULL) {
+		free(p->args_heap);
+		p->args_heap = NULL;
+	}
+	sn_count(&w->n_exited, 1);
+	sn_pool_put(&sn_rt.pool, &w->cache, p);
+	live_drop();
+}
+
+static void
+run(struct sn_worker *w, struct sn_proc *p)
+{
+	w->current = p;
+	atomic_store_explicit(&p->state, SN_RUNNING, memory_order_relaxed);
+	sn_budget = SNOW_REDUCTIONS;
+	sn_count(&w->n_switches, 1);
+	sn_ctx_switch(&w->ctx, &p->ctx);
+	w->current = NULL;
+	sn_budget = INT32_MAX;
+	/* Only now, off its stack, may the actor be seen by other workers. */
+	if (w->reason == SN_SWITCH_EXIT)
+		release(w, p);
+	else
+		requeue(w, p);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct sn_worker *w = arg;
+	unsigned empty = 0;
+	struct sn_proc *p;
+
+	tls_worker = w;
+	sn_budget = INT32_MAX;
+	for (;;) {
+		p = pick(w);
+		if (p != NULL) {
+			run(w, p);
+			empty = 0;
+			continue;
+		}
+		if (atomic_load(&sn_rt.stop))
+			break;
+		if (++empty < SN_IDLE_SPINS) {
+			sn_cpu_relax();
+			continue;
+		}
+		park(w);
+		empty = 0;
+	}
+	tls_worker = NULL;
+	return NULL;
+}
+
+/* ---- Spawning, yielding ---- */
+
+static int
+args_copy(struct sn_proc *p, const void *args, uint64_t size)
+{
+	p->args_heap = NULL;
+	if (size == 0) {
+		p->args = args;
+		return 0;
+	}
+	if (size <= SN_ARGS_INLINE) {
+		memcpy(p->args_inline, args, size);
+		p->args = p->args_inline;
+		return 0;
+	}
+	p->args_heap = malloc(size);
+	if (p->args_heap == NULL)
+		return ENOMEM;
+	memcpy(p->args_heap, args, size);
+	p->args = p->args_heap;
+	return 0;
+}
+
+/* Count the actor in, unless the runtime no longer takes outside work. */
+static int
+live_enter(bool inside)
+{
+	atomic_fetch_add(&sn_rt.live, 1);
+	if (inside)
+		return 0;	/* a live actor keeps the runtime up */
+	switch (atomic_load(&sn_rt.state)) {
+	case SN_RT_RUNNING:
+		return 0;
+	case SN_RT_STOPPING:
+		live_drop();
+		return EAGAIN;
+	default:
+		live_drop();
+		return EPERM;
+	}
+}
+
+static void
+enqueue_new(struct sn_worker *w, struct sn_proc *p)
+{
+	if (p->priority != SNOW_PRIO_NORMAL)
+		sn_runq_push(prio_queue(p->priority), p);
+	else if (w == NULL || sn_deque_push(&w->dq, p) != 0)
+		sn_runq_push(&sn_rt.normal, p);
+	wake_one();
+}
+
+uint64_t
+sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
+    uint8_t priority)
+{
+	struct sn_worker *w = sn_worker_self();
+	struct sn_proc *p;
+	uint64_t pid;
+	int err;
+
+	if (w != NULL && w->current == NULL)
+		w = NULL;	/* not inside an actor */
+	err = live_enter(w != NULL);
+	if (err != 0) {
+		errno = err;
+		return 0;
+	}
+	p = sn_pool_get(&sn_rt.pool, w ? &w->cache : NULL);
+	if (p == NULL)
+		goto fail;	/* errno set */
+	err = args_copy(p, args, args_size);
+	if (err != 0) {
+		sn_pool_put(&sn_rt.pool, w ? &w->cache : NULL, p);
+		errno = err;
+		goto fail;
+	}
+	pid = sn_pid_next();
+	p->pid = pid;
+	p->fn = fn;
+	p->priority = priority;
+	p->reductions = SNOW_REDUCTIONS;
+	p->exit_reason = SN_EXIT_NORMAL;
+	atomic_store_explicit(&p->state, SN_READY, memory_order_relaxed);
+	if (w != NULL)
+		sn_count(&w->n_spawned, 1);
+	else
+		atomic_fetch_add_explicit(&sn_rt.outside_spawned, 1,
+		    memory_order_relaxed);
+	/* After this the actor may run, exit and be reused: use pid only. */
+	enqueue_new(w, p);
+	return pid;
+fail:
+	err = errno;
+	live_drop();
+	errno = err;
+	return 0;
+}
+
+void
+sn_sched_yield(void)
+{
+	struct sn_worker *w = sn_worker_self();
+
+	if (w == NULL || w->current == NULL)
+		return;
+	switch_out(w->current, SN_SWITCH_YIELD);
+}
+
+SN_NOINLINE void
+sn_budget_spent(void)
+{
+	struct sn_worker *w = sn_worker_self();
+
+	if (w == NULL || w->current == NULL) {
+		sn_budget = INT32_MAX;	/* not an actor: stay a no-op */
+		return;
+	}
+	sn_count(&w->n_preempted, 1);
+	switch_out(w->current, SN_SWITCH_YIELD);
+}
+
+/* ---- Start and stop ---- */
+
+static int
+worker_init(struct sn_worker *w, unsigned id)
+{
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->rng = 0x9e3779b97f4a7c15ull * (id + 1);
+	err = sn_deque_init(&w->dq, SN_DEQUE_LOG2);
+	if (err != 0)
+		return err;
+	err = sn_runq_init(&w->fifo, SN_FIFO_LOG2);
+	if (err != 0)
+		sn_deque_destroy(&w->dq);
+	return err;
+}
+
+static void
+worker_destroy(struct sn_worker *w)
+{
+	sn_runq_destroy(&w->fifo);
+	sn_deque_destroy(&w->dq);
+}
+
+static void
+stats_collect(struct snow_rt_stats *out)
+{
+	unsigned i;
+
+	memset(out, 0, sizeof(*out));
+	out->spawned = sn_load(&sn_rt.outside_spawned);
+	out->workers = sn_rt.nworkers;
+	out->stacks_mapped = sn_load(&sn_rt.pool.mapped);
+	for (i = 0; i < sn_rt.nworkers; i++) {
+		struct sn_worker *w = &sn_rt.workers[i];
+		uint64_t switches = sn_load(&w->n_switches);
+
+		out->spawned += sn_load(&w->n_spawned);
+		out->exited += sn_load(&w->n_exited);
+		out->switches += switches;
+		out->preemptions += sn_load(&w->n_preempted);
+		out->steals += sn_load(&w->n_steals);
+		out->workers_used += switches != 0;
+	}
+}
+
+void
+sn_sched_stats(struct snow_rt_stats *out)
+{
+	pthread_mutex_lock(&stats_lock);
+	if (atomic_load(&sn_rt.state) == SN_RT_DOWN)
+		*out = last_stats;
+	else
+		stats_collect(out);
+	pthread_mutex_unlock(&stats_lock);
+}
+
+/* Free what sn_sched_start() built; no worker may be running. */
+static void
+teardown(unsigned nworkers)
+{
+	unsigned i;
+
+	for (i = 0; i < nworkers; i++)
+		worker_destroy(&sn_rt.workers[i]);
+	free(sn_rt.workers);
+	sn_rt.workers = NULL;
+	sn_runq_destroy(&sn_rt.high);
+	sn_runq_destroy(&sn_rt.normal);
+	sn_runq_destroy(&sn_rt.low);
+	sn_pool_destroy(&sn_rt.pool);
+	pthread_mutex_destroy(&sn_rt.idle_lock);
+	pthread_mutex_destroy(&sn_rt.done_lock);
+	pthread_cond_destroy(&sn_rt.done_cond);
+}
+
+static void
+join_workers(unsigned n)
+{
+	unsigned i;
+
+	atomic_store(&sn_rt.stop, true);
+	wake_all();
+	for (i = 0; i < n; i++)
+		if (sn_rt.workers[i].started)
+			pthread_join(sn_rt.workers[i].thread, NULL);
+}
+
+static int
+build(unsigned nworkers, size_t stack_size, unsigned *made)
+{
+	unsigned i;
+	int err;
+
+	*made = 0;
+	sn_rt.workers = aligned_alloc(SN_CACHELINE,
+	    sizeof(*sn_rt.workers) * nworkers);
+	if (sn_rt.workers == NULL)
+		return ENOMEM;
+	if ((err = sn_pool_init(&sn_rt.pool, stack_size, proc_main)) != 0 ||
+	    (err = sn_runq_init(&sn_rt.high, SN_PRIO_LOG2)) != 0 ||
+	    (err = sn_runq_init(&sn_rt.normal, SN_GLOBAL_LOG2)) != 0 ||
+	    (err = sn_runq_init(&sn_rt.low, SN_PRIO_LOG2)) != 0)
+		return err;
+	for (i = 0; i < nworkers; i++) {
+		err = worker_init(&sn_rt.workers[i], i);
+		if (err != 0)
+			return err;
+		*made = i + 1;
+	}
+	return 0;
+}
+
+int
+sn_sched_start(unsigned nworkers, size_t stack_size)
+{
+	unsigned made, i;
+	int err;
+
+	/* Field by field: state may be read by a spawn on another thread. */
+	sn_rt.workers = NULL;
+	sn_rt.main_pid = 0;
+	sn_rt.idle_head = NULL;
+	atomic_store(&sn_rt.live, 0);
+	atomic_store(&sn_rt.outside_spawned, 0);
+	atomic_store(&sn_rt.nidle, 0);
+	atomic_store(&sn_rt.stop, false);
+	pthread_mutex_init(&sn_rt.idle_lock, NULL);
+	pthread_mutex_init(&sn_rt.done_lock, NULL);
+	pthread_cond_init(&sn_rt.done_cond, NULL);
+	sn_rt.nworkers = nworkers;
+	err = build(nworkers, stack_size, &made);
+	for (i = 0; err == 0 && i < nworkers; i++) {
+		struct sn_worker *w = &sn_rt.workers[i];
+
+		err = pthread_create(&w->thread, NULL, worker_main, w);
+		w->started = err == 0;
+	}
+	if (err != 0) {
+		if (sn_rt.workers != NULL)
+			join_workers(made);
+		teardown(made);
+		sn_rt.nworkers = 0;
+		return err;
+	}
+	sn_rt.main_pid = sn_pid_next();
+	atomic_store(&sn_rt.state, SN_RT_RUNNING);
+	return 0;
+}
+
+static void
+wait_idle(void)
+{
+	pthread_mutex_lock(&sn_rt.done_lock);
+	while (atomic_load(&sn_rt.live) != 0)
+		pthread_cond_wait(&sn_rt.done_cond, &sn_rt.done_lock);
+	pthread_mutex_unlock(&sn_rt.done_lock);
+}
+
+int
+sn_sched_stop(void)
+{
+	unsigned n = sn_rt.nworkers;
+
+	wait_idle();
+	/* From here outside threads are turned away; wait for any whose
+	 * spawn got in just before. */
+	atomic_store(&sn_rt.state, SN_RT_STOPPING);
+	wait_idle();
+	join_workers(n);
+
+	pthread_mutex_lock(&stats_lock);
+	stats_collect(&last_stats);
+	atomic_store(&sn_rt.state, SN_RT_DOWN);
+	pthread_mutex_unlock(&stats_lock);
+	teardown(n);
+	sn_rt.main_pid = 0;
+	sn_rt.nworkers = 0;
+	return 0;
+}

@@ -1,0 +1,254 @@
+/*
+ * Pooled actor stacks; see stack.h.
+ *
+ * Slot layout, low to high addresses:
+ *
+ *	[ guard page | stack, growing down ... | struct sn_proc ]
+ *
+ * Guard pages are installed with MADV_GUARD_INSTALL where the kernel has
+ * it (Linux 6.13 and later): the slab stays one mapping.  Elsewhere they
+ * fall back to mprotect(PROT_NONE), which splits the mapping in two per
+ * stack, so vm.max_map_count (65530 by default) caps live actors near
+ * 32,000 there.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "stack.h"
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#endif
+
+#define SN_SLAB_STACKS	16	/* stacks mapped at once */
+#define SN_CACHE_MAX	256	/* a worker cache holds at most this many */
+#define SN_CACHE_BATCH	32	/* stacks moved between cache and pool */
+
+struct sn_slab {
+	struct sn_slab *next;
+	void *base;
+	size_t len;
+};
+
+static struct sn_proc *
+slot_proc(const struct sn_stack_pool *pool, char *slot)
+{
+	size_t pcb = (sizeof(struct sn_proc) + SN_CACHELINE - 1) &
+	    ~(size_t)(SN_CACHELINE - 1);
+
+	return (struct sn_proc *)(slot + pool->slot_size - pcb);
+}
+
+int
+sn_pool_init(struct sn_stack_pool *pool, size_t stack_size,
+    void (*entry)(void *))
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (page <= 0)
+		page = 4096;
+	memset(pool, 0, sizeof(*pool));
+	pool->page_size = (size_t)page;
+	pool->stack_size = (stack_size + pool->page_size - 1) &
+	    ~(pool->page_size - 1);
+	pool->slot_size = pool->page_size + pool->stack_size;
+	pool->guard_madvise = true;
+	pool->entry = entry;
+	return pthread_mutex_init(&pool->lock, NULL);
+}
+
+void
+sn_pool_destroy(struct sn_stack_pool *pool)
+{
+	struct sn_slab *s, *next;
+
+	for (s = pool->slabs; s != NULL; s = next) {
+		next = s->next;
+		munmap(s->base, s->len);
+		free(s);
+	}
+	pool->slabs = NULL;
+	pool->free = NULL;
+	pool->nfree = 0;
+	pthread_mutex_destroy(&pool->lock);
+}
+
+static int
+guard_install(struct sn_stack_pool *pool, char *slot)
+{
+	if (pool->guard_madvise) {
+		if (madvise(slot, pool->page_size, MADV_GUARD_INSTALL) == 0)
+			return 0;
+		if (errno != EINVAL)
+			return errno;
+		pool->guard_madvise = false;	/* kernel too old */
+	}
+	return mprotect(slot, pool->page_size, PROT_NONE) == 0 ? 0 : errno;
+}
+
+/* Map a slab and put its stacks on the free list; called under lock. */
+static int
+slab_add(struct sn_stack_pool *pool)
+{
+	struct sn_slab *slab;
+	size_t len = pool->slot_size * SN_SLAB_STACKS;
+	char *base;
+	int i, err;
+
+	slab = malloc(sizeof(*slab));
+	if (slab == NULL)
+		return ENOMEM;
+	base = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (base == MAP_FAILED) {
+		free(slab);
+		return ENOMEM;
+	}
+	for (i = 0; i < SN_SLAB_STACKS; i++) {
+		err = guard_install(pool, base + i * pool->slot_size);
+		if (err != 0) {
+			munmap(base, len);
+			free(slab);
+			return err == ENOMEM ? ENOMEM : err;
+		}
+	}
+	for (i = SN_SLAB_STACKS - 1; i >= 0; i--) {
+		char *slot = base + i * pool->slot_size;
+		struct sn_proc *p = slot_proc(pool, slot);
+
+		p->booted = 0;
+		p->stack_lo = slot + pool->page_size;
+		p->stack_size = (size_t)((char *)p - (char *)p->stack_lo);
+		p->next = pool->free;
+		pool->free = p;
+	}
+	pool->nfree += SN_SLAB_STACKS;
+	slab->base = base;
+	slab->len = len;
+	slab->next = pool->slabs;
+	pool->slabs = slab;
+	atomic_fetch_add_explicit(&pool->mapped, SN_SLAB_STACKS,
+	    memory_order_relaxed);
+	return 0;
+}
+
+/* Take up to want stacks from the pool into a list; called under lock. */
+static struct sn_proc *
+pool_take(struct sn_stack_pool *pool, unsigned want, unsigned *got)
+{
+	struct sn_proc *head = pool->free, *tail = NULL, *p = head;
+	unsigned n = 0;
+
+	while (p != NULL && n < want) {
+		tail = p;
+		p = p->next;
+		n++;
+	}
+	if (tail != NULL)
+		tail->next = NULL;
+	pool->free = p;
+	pool->nfree -= n;
+	*got = n;
+	return head;
+}
+
+static struct sn_proc *
+pool_refill(struct sn_stack_pool *pool, struct sn_stack_cache *cache)
+{
+	struct sn_proc *list;
+	unsigned got = 0;
+	int err = 0;
+
+	pthread_mutex_lock(&pool->lock);
+	if (pool->free == NULL)
+		err = slab_add(pool);
+	list = err ? NULL : pool_take(pool, cache ? SN_CACHE_BATCH : 1, &got);
+	pthread_mutex_unlock(&pool->lock);
+	if (list == NULL) {
+		errno = err ? err : ENOMEM;
+		return NULL;
+	}
+	if (cache != NULL) {
+		cache->head = list->next;
+		cache->count = got - 1;
+	}
+	list->next = NULL;
+	return list;
+}
+
+static int
+proc_boot(struct sn_stack_pool *pool, struct sn_proc *p)
+{
+	int err = sn_ctx_make(&p->ctx, p->stack_lo, p->stack_size,
+	    pool->entry, p);
+
+	if (err == 0)
+		p->booted = 1;
+	return err;
+}
+
+struct sn_proc *
+sn_pool_get(struct sn_stack_pool *pool, struct sn_stack_cache *cache)
+{
+	struct sn_proc *p;
+	int err;
+
+	if (cache != NULL && cache->head != NULL) {
+		p = cache->head;
+		cache->head = p->next;
+		cache->count--;
+	} else {
+		p = pool_refill(pool, cache);
+		if (p == NULL)
+			return NULL;
+	}
+	if (sn_unlikely(!p->booted)) {
+		err = proc_boot(pool, p);
+		if (err != 0) {
+			sn_pool_put(pool, cache, p);
+			errno = err;
+			return NULL;
+		}
+	}
+	return p;
+}
+
+void
+sn_pool_put(struct sn_stack_pool *pool, struct sn_stack_cache *cache,
+    struct sn_proc *p)
+{
+	struct sn_proc *list;
+	unsigned n;
+
+	if (cache == NULL) {
+		pthread_mutex_lock(&pool->lock);
+		p->next = pool->free;
+		pool->free = p;
+		pool->nfree++;
+		pthread_mutex_unlock(&pool->lock);
+		return;
+	}
+	p->next = cache->head;
+	cache->head = p;
+	if (++cache->count <= SN_CACHE_MAX)
+		return;
+
+	/* Too many: give a batch back, so one worker that only reaps
+	 * does not hoard what another worker that only spawns needs. */
+	list = cache->head;
+	p = list;
+	for (n = 1; n < SN_CACHE_BATCH; n++)
+		p = p->next;
+	cache->head = p->next;
+	cache->count -= SN_CACHE_BATCH;
+	pthread_mutex_lock(&pool->lock);
+	p->next = pool->free;
+	pool->free = list;
+	pool->nfree += SN_CACHE_BATCH;
+	pthread_mutex_unlock(&pool->lock);
+}

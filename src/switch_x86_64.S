@@ -1,0 +1,68 @@
+/*
+ * Register swap for the fast context backend (System V x86-64 ABI).
+ *
+ * A suspended context is its stack pointer; below it lie the callee-saved
+ * registers and the x87/SSE control words, which the ABI also makes
+ * callee-saved.  Everything else is caller-saved, so the compiler has
+ * already spilled it around the call.
+ */
+	.text
+
+/* void sn_ctx_swap(void **save_sp, void *load_sp) */
+	.globl	sn_ctx_swap
+	.hidden	sn_ctx_swap
+	.type	sn_ctx_swap, @function
+	.p2align 4
+sn_ctx_swap:
+	pushq	%rbp
+	pushq	%rbx
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+	subq	$16, %rsp
+	stmxcsr	8(%rsp)
+	fnstcw	(%rsp)
+	movq	%rsp, (%rdi)
+	movq	%rsi, %rsp
+	fldcw	(%rsp)
+	ldmxcsr	8(%rsp)
+	addq	$16, %rsp
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbx
+	popq	%rbp
+	ret
+	.size	sn_ctx_swap, .-sn_ctx_swap
+
+/*
+ * void sn_ctx_boot(void **save_sp, const ucontext_t *uc)
+ *
+ * Saves the caller exactly as sn_ctx_swap does, then enters a context
+ * made by makecontext(3) through setcontext(3).  The new context returns
+ * here by sn_ctx_swap(..., *save_sp).
+ */
+	.globl	sn_ctx_boot
+	.hidden	sn_ctx_boot
+	.type	sn_ctx_boot, @function
+	.p2align 4
+sn_ctx_boot:
+	pushq	%rbp
+	pushq	%rbx
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+	subq	$16, %rsp
+	stmxcsr	8(%rsp)
+	fnstcw	(%rsp)
+	movq	%rsp, (%rdi)
+	movq	%rsi, %rdi
+	andq	$-16, %rsp
+	call	setcontext@PLT
+	ud2
+	.size	sn_ctx_boot, .-sn_ctx_boot
+
+	.section .note.GNU-stack,"",@progbits
