@@ -4,12 +4,13 @@
  *   check     one snow_reduction_check() that does not yield
  *   switch    one raw context switch (half a round trip) of this build's
  *             backend, without the scheduler
+ *   swapcontext  the same with plain swapcontext(3): the ucontext backend
  *   yield     one snow_actor_yield() between two actors on one worker:
  *             two switches and a trip through the run queue
  *   spawn     one spawn plus exit of an empty actor, stacks pooled
  *
  * usage: micro [iterations-scale]   (1 = default sizes)
- * Prints "micro backend=... check_ns=... switch_ns=... yield_ns=...
+ * Prints "micro backend=... check_ns=... switch_ns=... swapcontext_ns=... yield_ns=...
  * spawn_ns=..." on one line.
  */
 #include "config.h"
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <ucontext.h>
 
 #include <snow/runtime.h>
 
@@ -97,6 +99,49 @@ raw_switch_ns(void)
 	return t / (2.0 * (double)n);	/* two switches per round trip */
 }
 
+/* ---- plain swapcontext, what --with-context=ucontext switches with ---- */
+
+static ucontext_t uc_main, uc_co;
+static volatile long uc_count;
+
+static void
+uc_entry(void)
+{
+	for (;;) {
+		uc_count++;
+		swapcontext(&uc_co, &uc_main);
+	}
+}
+
+static double
+swapcontext_ns(void)
+{
+	long n = 2000000L * scale, i;
+	size_t size = 64 * 1024;
+	void *stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	double t0, t;
+
+	if (stack == MAP_FAILED || getcontext(&uc_co) != 0) {
+		perror("micro: ucontext");
+		exit(1);
+	}
+	uc_co.uc_stack.ss_sp = stack;
+	uc_co.uc_stack.ss_size = size;
+	uc_co.uc_link = NULL;
+	makecontext(&uc_co, uc_entry, 0);
+	t0 = now_ns();
+	for (i = 0; i < n; i++)
+		swapcontext(&uc_main, &uc_co);
+	t = now_ns() - t0;
+	if (uc_count != n) {
+		fprintf(stderr, "micro: ucontext ran %ld times\n", uc_count);
+		exit(1);
+	}
+	munmap(stack, size);
+	return t / (2.0 * (double)n);
+}
+
 /* ---- yield ---- */
 
 static _Atomic long yields;
@@ -151,7 +196,7 @@ run_one(snow_actor_fn fn, long arg)
 int
 main(int argc, char **argv)
 {
-	double t0, switch_ns;
+	double t0, switch_ns, uc_ns;
 	long n;
 
 	if (argc > 1 && (scale = atol(argv[1])) <= 0) {
@@ -160,6 +205,7 @@ main(int argc, char **argv)
 	}
 	run_one(check_actor, 0);
 	switch_ns = raw_switch_ns();
+	uc_ns = swapcontext_ns();
 
 	n = 5000000L * scale;
 	if (snow_rt_init_actor(1) != 0)
@@ -180,8 +226,8 @@ main(int argc, char **argv)
 	run_one(spawner, n);
 	spawn_ns = (now_ns() - t0) / (double)n;
 
-	printf("micro backend=%s check_ns=%.2f switch_ns=%.2f yield_ns=%.1f "
-	    "spawn_ns=%.1f\n", sn_ctx_backend, check_ns, switch_ns, yield_ns,
-	    spawn_ns);
+	printf("micro backend=%s check_ns=%.2f switch_ns=%.2f "
+	    "swapcontext_ns=%.1f yield_ns=%.1f spawn_ns=%.1f\n",
+	    sn_ctx_backend, check_ns, switch_ns, uc_ns, yield_ns, spawn_ns);
 	return 0;
 }

@@ -30,6 +30,16 @@ SN_TLS int32_t sn_budget;
 static SN_TLS struct sn_worker *tls_worker;
 static uint64_t next_pid = 1;		/* ck_pr atomics; never reset */
 
+/*
+ * Threads that are not workers also take stacks in batches, through a
+ * cache of their own.  It is only good for the runtime it was filled
+ * from: each start bumps the generation, and a stale cache is dropped
+ * (its stacks were unmapped with their pool).
+ */
+static _Atomic uint64_t rt_generation;
+static SN_TLS struct sn_stack_cache tls_cache;
+static SN_TLS uint64_t tls_cache_generation;
+
 /* Counters of the last runtime, kept for snow_rt_stats() after shutdown. */
 static struct snow_rt_stats last_stats;
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -100,8 +110,10 @@ wake_worker(struct sn_worker *w)
 }
 
 /*
- * Wake one sleeping worker, if any.  The fence pairs with the one in
- * park(): either the sleeper sees what we pushed, or we see it listed.
+ * Wake one sleeping worker, unless one is already searching for work: it
+ * will find what was pushed, and a futex wake costs microseconds.  The
+ * fence pairs with the one in park(): either the sleeper sees what we
+ * pushed, or we see it listed (or still spinning).
  */
 static void
 wake_one(void)
@@ -109,7 +121,7 @@ wake_one(void)
 	struct sn_worker *w;
 
 	atomic_thread_fence(memory_order_seq_cst);
-	if (sn_load(&sn_rt.nidle) == 0)
+	if (sn_load(&sn_rt.nspinning) != 0 || sn_load(&sn_rt.nidle) == 0)
 		return;
 	pthread_mutex_lock(&sn_rt.idle_lock);
 	w = sn_rt.idle_head;
@@ -330,6 +342,31 @@ run(struct sn_worker *w, struct sn_proc *p)
 		requeue(w, p);
 }
 
+/*
+ * A worker that found nothing spins for a while before it sleeps; while
+ * it spins, pushes need not wake anyone.  When a spinner finds work and
+ * was the last one searching, it wakes a sleeper: more work may follow
+ * what it found, and someone should be looking for it.
+ */
+static void
+spin_begin(struct sn_worker *w)
+{
+	if (!w->spinning) {
+		w->spinning = true;
+		atomic_fetch_add(&sn_rt.nspinning, 1);
+	}
+}
+
+static void
+spin_end(struct sn_worker *w, bool found)
+{
+	if (!w->spinning)
+		return;
+	w->spinning = false;
+	if (atomic_fetch_sub(&sn_rt.nspinning, 1) == 1 && found)
+		wake_one();
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -342,6 +379,7 @@ worker_main(void *arg)
 	for (;;) {
 		p = pick(w);
 		if (p != NULL) {
+			spin_end(w, true);
 			run(w, p);
 			empty = 0;
 			continue;
@@ -349,12 +387,15 @@ worker_main(void *arg)
 		if (atomic_load(&sn_rt.stop))
 			break;
 		if (++empty < SN_IDLE_SPINS) {
+			spin_begin(w);
 			sn_cpu_relax();
 			continue;
 		}
+		spin_end(w, false);
 		park(w);
 		empty = 0;
 	}
+	spin_end(w, false);
 	tls_worker = NULL;
 	return NULL;
 }
@@ -411,11 +452,26 @@ enqueue_new(struct sn_worker *w, struct sn_proc *p)
 	wake_one();
 }
 
+static struct sn_stack_cache *
+outside_cache(void)
+{
+	uint64_t gen = atomic_load_explicit(&rt_generation,
+	    memory_order_relaxed);
+
+	if (tls_cache_generation != gen) {
+		tls_cache.head = NULL;
+		tls_cache.count = 0;
+		tls_cache_generation = gen;
+	}
+	return &tls_cache;
+}
+
 uint64_t
 sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
     uint8_t priority)
 {
 	struct sn_worker *w = sn_worker_self();
+	struct sn_stack_cache *cache;
 	struct sn_proc *p;
 	uint64_t pid;
 	int err;
@@ -427,12 +483,13 @@ sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
 		errno = err;
 		return 0;
 	}
-	p = sn_pool_get(&sn_rt.pool, w ? &w->cache : NULL);
+	cache = w != NULL ? &w->cache : outside_cache();
+	p = sn_pool_get(&sn_rt.pool, cache);
 	if (p == NULL)
 		goto fail;	/* errno set */
 	err = args_copy(p, args, args_size);
 	if (err != 0) {
-		sn_pool_put(&sn_rt.pool, w ? &w->cache : NULL, p);
+		sn_pool_put(&sn_rt.pool, cache, p);
 		errno = err;
 		goto fail;
 	}
@@ -609,6 +666,7 @@ sn_sched_start(unsigned nworkers, size_t stack_size)
 	atomic_store(&sn_rt.live, 0);
 	atomic_store(&sn_rt.outside_spawned, 0);
 	atomic_store(&sn_rt.nidle, 0);
+	atomic_store(&sn_rt.nspinning, 0);
 	atomic_store(&sn_rt.stop, false);
 	pthread_mutex_init(&sn_rt.idle_lock, NULL);
 	pthread_mutex_init(&sn_rt.done_lock, NULL);
@@ -629,6 +687,7 @@ sn_sched_start(unsigned nworkers, size_t stack_size)
 		return err;
 	}
 	sn_rt.main_pid = sn_pid_next();
+	atomic_fetch_add(&rt_generation, 1);
 	atomic_store(&sn_rt.state, SN_RT_RUNNING);
 	return 0;
 }

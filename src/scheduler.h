@@ -53,6 +53,7 @@ struct sn_worker {
 	struct sn_stack_cache cache;
 	pthread_t thread;
 	bool started;
+	bool spinning;			/* counted in rt.nspinning */
 
 	/* Parking: the futex word is set by whoever takes us off the list. */
 	_Atomic uint32_t wake_word SN_ALIGNED;
@@ -81,8 +82,9 @@ struct sn_runtime {
 	pthread_mutex_t done_lock;
 	pthread_cond_t done_cond;
 
-	/* Sleeping workers. */
+	/* Sleeping workers, and workers searching before they sleep. */
 	_Atomic unsigned nidle SN_ALIGNED;
+	_Atomic unsigned nspinning;
 	_Atomic bool stop;
 	pthread_mutex_t idle_lock;
 	struct sn_worker *idle_head;	/* under idle_lock */

@@ -21,6 +21,15 @@
 
 #include "stack.h"
 
+#ifdef HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#define stack_register(lo, hi)	VALGRIND_STACK_REGISTER((lo), (hi))
+#define stack_deregister(id)	VALGRIND_STACK_DEREGISTER(id)
+#else
+#define stack_register(lo, hi)	0u
+#define stack_deregister(id)	((void)(id))
+#endif
+
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL	102
 #endif
@@ -33,6 +42,7 @@ struct sn_slab {
 	struct sn_slab *next;
 	void *base;
 	size_t len;
+	unsigned vg_id[SN_SLAB_STACKS];	/* valgrind's names for the stacks */
 };
 
 static struct sn_proc *
@@ -68,7 +78,11 @@ sn_pool_destroy(struct sn_stack_pool *pool)
 	struct sn_slab *s, *next;
 
 	for (s = pool->slabs; s != NULL; s = next) {
+		int i;
+
 		next = s->next;
+		for (i = 0; i < SN_SLAB_STACKS; i++)
+			stack_deregister(s->vg_id[i]);
 		munmap(s->base, s->len);
 		free(s);
 	}
@@ -126,6 +140,8 @@ slab_add(struct sn_stack_pool *pool)
 		p->stack_size = (size_t)((char *)p - (char *)p->stack_lo);
 		p->next = pool->free;
 		pool->free = p;
+		/* Without this valgrind takes a switch for a huge frame. */
+		slab->vg_id[i] = stack_register(p->stack_lo, (char *)p);
 	}
 	pool->nfree += SN_SLAB_STACKS;
 	slab->base = base;
