@@ -9,6 +9,8 @@
 
 #include "runq.h"
 
+#define SN_OVERFLOW_BATCH	64	/* actors moved per overflow lock */
+
 int
 sn_runq_init(struct sn_runq *q, unsigned log2_size)
 {
@@ -54,22 +56,72 @@ sn_runq_push(struct sn_runq *q, struct sn_proc *p)
 	pthread_mutex_unlock(&q->lock);
 }
 
+/* Detach up to SN_OVERFLOW_BATCH actors from the front of the overflow. */
 static struct sn_proc *
-overflow_pop(struct sn_runq *q)
+overflow_take(struct sn_runq *q)
 {
-	struct sn_proc *p;
+	struct sn_proc *first, *last;
+	size_t n = 1;
 
 	pthread_mutex_lock(&q->lock);
-	p = q->ov_head;
-	if (p != NULL) {
-		q->ov_head = p->next;
+	first = q->ov_head;
+	if (first != NULL) {
+		for (last = first; last->next != NULL &&
+		    n < SN_OVERFLOW_BATCH; last = last->next)
+			n++;
+		q->ov_head = last->next;
 		if (q->ov_head == NULL)
 			q->ov_tail = NULL;
-		atomic_fetch_sub_explicit(&q->ov_count, 1,
+		last->next = NULL;
+		atomic_fetch_sub_explicit(&q->ov_count, n,
 		    memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&q->lock);
-	return p;
+	return first;
+}
+
+/* Put a list back in front of the overflow, where it came from. */
+static void
+overflow_return(struct sn_runq *q, struct sn_proc *list)
+{
+	struct sn_proc *last = list;
+	size_t n = 1;
+
+	while (last->next != NULL) {
+		last = last->next;
+		n++;
+	}
+	pthread_mutex_lock(&q->lock);
+	last->next = q->ov_head;
+	q->ov_head = list;
+	if (q->ov_tail == NULL)
+		q->ov_tail = last;
+	atomic_fetch_add_explicit(&q->ov_count, n, memory_order_release);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/*
+ * Take a batch off the overflow under one lock, return its first actor
+ * and move the rest into the ring, which is empty or nearly so when we get
+ * here.  Taking one at a time would make every pop fight the pushing
+ * thread for the lock while the list is long.
+ */
+static struct sn_proc *
+overflow_pop(struct sn_runq *q)
+{
+	struct sn_proc *first = overflow_take(q), *rest, *next;
+
+	if (first == NULL)
+		return NULL;
+	for (rest = first->next; rest != NULL; rest = next) {
+		next = rest->next;
+		if (!ck_ring_enqueue_mpmc(&q->ring, q->slots, rest))
+			break;
+	}
+	if (rest != NULL)
+		overflow_return(q, rest);	/* the ring filled up again */
+	first->next = NULL;
+	return first;
 }
 
 struct sn_proc *

@@ -18,11 +18,12 @@
 
 #define SN_LOW_EVERY	8	/* a low-priority pick per this many */
 #define SN_FAIR_EVERY	61	/* FIFO and global queue before the deque */
-#define SN_IDLE_SPINS	64	/* empty picks before a worker sleeps */
+#define SN_IDLE_SPINS	4096	/* empty picks before a worker sleeps */
 #define SN_DEQUE_LOG2	8	/* initial deque size, grows on demand */
 #define SN_FIFO_LOG2	12
 #define SN_GLOBAL_LOG2	16
 #define SN_PRIO_LOG2	12
+#define SN_PID_BLOCK	256	/* PIDs a worker takes from the counter at once */
 
 struct sn_runtime sn_rt;
 SN_TLS int32_t sn_budget;
@@ -100,6 +101,41 @@ proc_main(void *arg)
 	}
 }
 
+/* ---- Quiescence ---- */
+
+static void
+done_signal(void)
+{
+	pthread_mutex_lock(&sn_rt.done_lock);
+	pthread_cond_broadcast(&sn_rt.done_cond);
+	pthread_mutex_unlock(&sn_rt.done_lock);
+}
+
+/*
+ * True when every actor ever spawned has exited.  There is no shared live
+ * counter for spawns and exits to fight over: each worker counts its own,
+ * and this adds them up, exits first.  An exit is published (release)
+ * after its spawn was, so a reader that sees an exit also sees its spawn:
+ * the two sums can only be equal when nothing is alive.  Callers order
+ * their own counting before this with a seq_cst fence, so of two workers
+ * going idle at once, at least one sees the other's last exit.
+ */
+static bool
+quiescent(void)
+{
+	uint64_t spawned, exited = 0;
+	unsigned i;
+
+	for (i = 0; i < sn_rt.nworkers; i++)
+		exited += atomic_load_explicit(&sn_rt.workers[i].n_exited,
+		    memory_order_acquire);
+	spawned = (uint64_t)atomic_load(&sn_rt.outside_live);
+	for (i = 0; i < sn_rt.nworkers; i++)
+		spawned += atomic_load_explicit(&sn_rt.workers[i].n_spawned,
+		    memory_order_acquire);
+	return spawned == exited;
+}
+
 /* ---- Waking and parking workers ---- */
 
 static void
@@ -107,6 +143,23 @@ wake_worker(struct sn_worker *w)
 {
 	atomic_store_explicit(&w->wake_word, 1, memory_order_release);
 	futex_wake(&w->wake_word);
+}
+
+static void
+wake_listed(void)
+{
+	struct sn_worker *w;
+
+	pthread_mutex_lock(&sn_rt.idle_lock);
+	w = sn_rt.idle_head;
+	if (w != NULL) {
+		sn_rt.idle_head = w->idle_next;
+		w->idle_listed = false;
+		atomic_fetch_sub(&sn_rt.nidle, 1);
+	}
+	pthread_mutex_unlock(&sn_rt.idle_lock);
+	if (w != NULL)
+		wake_worker(w);
 }
 
 /*
@@ -118,21 +171,21 @@ wake_worker(struct sn_worker *w)
 static void
 wake_one(void)
 {
-	struct sn_worker *w;
-
 	atomic_thread_fence(memory_order_seq_cst);
-	if (sn_load(&sn_rt.nspinning) != 0 || sn_load(&sn_rt.nidle) == 0)
-		return;
-	pthread_mutex_lock(&sn_rt.idle_lock);
-	w = sn_rt.idle_head;
-	if (w != NULL) {
-		sn_rt.idle_head = w->idle_next;
-		w->idle_listed = false;
-		atomic_fetch_sub(&sn_rt.nidle, 1);
-	}
-	pthread_mutex_unlock(&sn_rt.idle_lock);
-	if (w != NULL)
-		wake_worker(w);
+	if (sn_load(&sn_rt.nspinning) == 0 && sn_load(&sn_rt.nidle) != 0)
+		wake_listed();
+}
+
+/*
+ * The same after a push to our own deque or FIFO, without the fence: if
+ * the check misses a worker that is just going to sleep, the work is not
+ * lost, this worker runs it; the next push will see the sleeper.
+ */
+static void
+wake_one_cheap(void)
+{
+	if (sn_load(&sn_rt.nspinning) == 0 && sn_load(&sn_rt.nidle) != 0)
+		wake_listed();
 }
 
 static void
@@ -185,6 +238,8 @@ park(struct sn_worker *w)
 	pthread_mutex_unlock(&sn_rt.idle_lock);
 
 	atomic_thread_fence(memory_order_seq_cst);
+	if (quiescent())
+		done_signal();	/* snow_rt_run_scheduler() may be waiting */
 	if (atomic_load(&sn_rt.stop) || work_visible()) {
 		pthread_mutex_lock(&sn_rt.idle_lock);
 		if (w->idle_listed) {
@@ -287,29 +342,12 @@ requeue(struct sn_worker *w, struct sn_proc *p)
 		return;
 	}
 	sn_runq_push(&w->fifo, p);
-	/* Only worth a wake when the FIFO holds more than this actor;
-	 * a missed one costs parallelism, never the actor, since this
-	 * worker runs its own FIFO. */
-	if (sn_load(&sn_rt.nidle) != 0 && sn_runq_size(&w->fifo) > 1)
-		wake_one();
+	/* Only worth a wake when the FIFO holds more than this actor. */
+	if (sn_runq_size(&w->fifo) > 1)
+		wake_one_cheap();
 }
 
 /* ---- Running actors ---- */
-
-static void
-done_signal(void)
-{
-	pthread_mutex_lock(&sn_rt.done_lock);
-	pthread_cond_broadcast(&sn_rt.done_cond);
-	pthread_mutex_unlock(&sn_rt.done_lock);
-}
-
-static void
-live_drop(void)
-{
-	if (atomic_fetch_sub(&sn_rt.live, 1) == 1)
-		done_signal();
-}
 
 static void
 release(struct sn_worker *w, struct sn_proc *p)
@@ -320,9 +358,9 @@ release(struct sn_worker *w, struct sn_proc *p)
 		free(p->args_heap);
 		p->args_heap = NULL;
 	}
-	sn_count(&w->n_exited, 1);
 	sn_pool_put(&sn_rt.pool, &w->cache, p);
-	live_drop();
+	atomic_store_explicit(&w->n_exited, sn_load(&w->n_exited) + 1,
+	    memory_order_release);
 }
 
 static void
@@ -423,31 +461,58 @@ args_copy(struct sn_proc *p, const void *args, uint64_t size)
 	return 0;
 }
 
-/* Count the actor in, unless the runtime no longer takes outside work. */
-static int
-live_enter(bool inside)
+static void
+outside_cancel(void)
 {
-	atomic_fetch_add(&sn_rt.live, 1);
-	if (inside)
-		return 0;	/* a live actor keeps the runtime up */
+	atomic_fetch_sub(&sn_rt.outside_live, 1);
+	done_signal();		/* shutdown may be waiting on this count */
+}
+
+/*
+ * Count a spawn from a thread that is not a worker, unless the runtime no
+ * longer takes outside work.  Counted before the state is read, so that
+ * shutdown either sees the count or the spawn sees the shutdown.
+ */
+static int
+outside_enter(void)
+{
+	atomic_fetch_add(&sn_rt.outside_live, 1);
 	switch (atomic_load(&sn_rt.state)) {
 	case SN_RT_RUNNING:
 		return 0;
 	case SN_RT_STOPPING:
-		live_drop();
+		outside_cancel();
 		return EAGAIN;
 	default:
-		live_drop();
+		outside_cancel();
 		return EPERM;
 	}
+}
+
+/* PIDs are taken from the shared counter in blocks, one per worker. */
+static uint64_t
+pid_take(struct sn_worker *w)
+{
+	if (w == NULL)
+		return sn_pid_next();
+	if (w->pid_next == w->pid_end) {
+		w->pid_next = ck_pr_faa_64(&next_pid, SN_PID_BLOCK);
+		w->pid_end = w->pid_next + SN_PID_BLOCK;
+	}
+	return w->pid_next++;
 }
 
 static void
 enqueue_new(struct sn_worker *w, struct sn_proc *p)
 {
+	if (p->priority == SNOW_PRIO_NORMAL && w != NULL &&
+	    sn_deque_push(&w->dq, p) == 0) {
+		wake_one_cheap();
+		return;
+	}
 	if (p->priority != SNOW_PRIO_NORMAL)
 		sn_runq_push(prio_queue(p->priority), p);
-	else if (w == NULL || sn_deque_push(&w->dq, p) != 0)
+	else
 		sn_runq_push(&sn_rt.normal, p);
 	wake_one();
 }
@@ -478,8 +543,9 @@ sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
 
 	if (w != NULL && w->current == NULL)
 		w = NULL;	/* not inside an actor */
-	err = live_enter(w != NULL);
-	if (err != 0) {
+	/* Inside an actor no check is needed: a live actor keeps the
+	 * runtime up. */
+	if (w == NULL && (err = outside_enter()) != 0) {
 		errno = err;
 		return 0;
 	}
@@ -493,15 +559,17 @@ sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
 		errno = err;
 		goto fail;
 	}
-	pid = sn_pid_next();
+	pid = pid_take(w);
 	p->pid = pid;
 	p->fn = fn;
 	p->priority = priority;
 	p->reductions = SNOW_REDUCTIONS;
 	p->exit_reason = SN_EXIT_NORMAL;
 	atomic_store_explicit(&p->state, SN_READY, memory_order_relaxed);
+	/* Counted before anyone can see the actor, hence before its exit. */
 	if (w != NULL)
-		sn_count(&w->n_spawned, 1);
+		atomic_store_explicit(&w->n_spawned, sn_load(&w->n_spawned) + 1,
+		    memory_order_release);
 	else
 		atomic_fetch_add_explicit(&sn_rt.outside_spawned, 1,
 		    memory_order_relaxed);
@@ -509,9 +577,11 @@ sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
 	enqueue_new(w, p);
 	return pid;
 fail:
-	err = errno;
-	live_drop();
-	errno = err;
+	if (w == NULL) {
+		err = errno;
+		outside_cancel();
+		errno = err;
+	}
 	return 0;
 }
 
@@ -663,7 +733,7 @@ sn_sched_start(unsigned nworkers, size_t stack_size)
 	sn_rt.workers = NULL;
 	sn_rt.main_pid = 0;
 	sn_rt.idle_head = NULL;
-	atomic_store(&sn_rt.live, 0);
+	atomic_store(&sn_rt.outside_live, 0);
 	atomic_store(&sn_rt.outside_spawned, 0);
 	atomic_store(&sn_rt.nidle, 0);
 	atomic_store(&sn_rt.nspinning, 0);
@@ -696,7 +766,8 @@ static void
 wait_idle(void)
 {
 	pthread_mutex_lock(&sn_rt.done_lock);
-	while (atomic_load(&sn_rt.live) != 0)
+	atomic_thread_fence(memory_order_seq_cst);
+	while (!quiescent())
 		pthread_cond_wait(&sn_rt.done_cond, &sn_rt.done_lock);
 	pthread_mutex_unlock(&sn_rt.done_lock);
 }

@@ -54,13 +54,15 @@ struct sn_worker {
 	pthread_t thread;
 	bool started;
 	bool spinning;			/* counted in rt.nspinning */
+	uint64_t pid_next, pid_end;	/* this worker's block of PIDs */
 
 	/* Parking: the futex word is set by whoever takes us off the list. */
 	_Atomic uint32_t wake_word SN_ALIGNED;
 	struct sn_worker *idle_next;	/* under rt.idle_lock */
 	bool idle_listed;		/* under rt.idle_lock */
 
-	/* Written by this worker only, read by snow_rt_stats(). */
+	/* Written by this worker only, read by snow_rt_stats() and, for
+	 * spawns and exits, by the quiescence check. */
 	_Atomic uint64_t n_spawned SN_ALIGNED;
 	_Atomic uint64_t n_exited;
 	_Atomic uint64_t n_switches;
@@ -76,15 +78,17 @@ struct sn_runtime {
 	struct sn_runq high, normal, low;
 	uint64_t main_pid;
 
-	/* Actors spawned and not yet exited. */
-	_Atomic int64_t live SN_ALIGNED;
-	_Atomic uint64_t outside_spawned;	/* by threads that are not workers */
+	/* Spawns by threads that are not workers: outside_live counts them
+	 * for quiescence (minus those refused), outside_spawned for stats. */
+	_Atomic int64_t outside_live SN_ALIGNED;
+	_Atomic uint64_t outside_spawned;
 	pthread_mutex_t done_lock;
 	pthread_cond_t done_cond;
 
-	/* Sleeping workers, and workers searching before they sleep. */
+	/* Sleeping workers, and workers searching before they sleep (own
+	 * lines: spinners write theirs often, every push reads both). */
 	_Atomic unsigned nidle SN_ALIGNED;
-	_Atomic unsigned nspinning;
+	_Atomic unsigned nspinning SN_ALIGNED;
 	_Atomic bool stop;
 	pthread_mutex_t idle_lock;
 	struct sn_worker *idle_head;	/* under idle_lock */

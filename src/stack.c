@@ -3,7 +3,7 @@
  *
  * Slot layout, low to high addresses:
  *
- *	[ guard page | stack, growing down ... | struct sn_proc ]
+ *	[ guard pages | stack, growing down ... | struct sn_proc ]
  *
  * Guard pages are installed with MADV_GUARD_INSTALL where the kernel has
  * it (Linux 6.13 and later): the slab stays one mapping.  Elsewhere they
@@ -37,6 +37,13 @@
 #define SN_SLAB_STACKS	16	/* stacks mapped at once */
 #define SN_CACHE_MAX	256	/* a worker cache holds at most this many */
 #define SN_CACHE_BATCH	32	/* stacks moved between cache and pool */
+/*
+ * Guard pages below each stack.  More than one, so that a frame of up to
+ * 16 KiB that skips the first page still faults instead of writing into
+ * the block of the stack below; with MADV_GUARD_INSTALL they cost no
+ * memory.  Larger frames need -fstack-clash-protection.
+ */
+#define SN_GUARD_PAGES	4
 
 struct sn_slab {
 	struct sn_slab *next;
@@ -66,8 +73,9 @@ sn_pool_init(struct sn_stack_pool *pool, size_t stack_size,
 	pool->page_size = (size_t)page;
 	pool->stack_size = (stack_size + pool->page_size - 1) &
 	    ~(pool->page_size - 1);
-	pool->slot_size = pool->page_size + pool->stack_size;
-	pool->guard_madvise = true;
+	pool->guard_size = SN_GUARD_PAGES * pool->page_size;
+	pool->slot_size = pool->guard_size + pool->stack_size;
+	atomic_init(&pool->guard_madvise, true);
 	pool->entry = entry;
 	return pthread_mutex_init(&pool->lock, NULL);
 }
@@ -95,40 +103,48 @@ sn_pool_destroy(struct sn_stack_pool *pool)
 static int
 guard_install(struct sn_stack_pool *pool, char *slot)
 {
-	if (pool->guard_madvise) {
-		if (madvise(slot, pool->page_size, MADV_GUARD_INSTALL) == 0)
+	if (sn_load(&pool->guard_madvise)) {
+		if (madvise(slot, pool->guard_size, MADV_GUARD_INSTALL) == 0)
 			return 0;
 		if (errno != EINVAL)
 			return errno;
-		pool->guard_madvise = false;	/* kernel too old */
+		sn_store(&pool->guard_madvise, false);	/* kernel too old */
 	}
-	return mprotect(slot, pool->page_size, PROT_NONE) == 0 ? 0 : errno;
+	return mprotect(slot, pool->guard_size, PROT_NONE) == 0 ? 0 : errno;
 }
 
-/* Map a slab and put its stacks on the free list; called under lock. */
-static int
-slab_add(struct sn_stack_pool *pool)
+/*
+ * Map a slab and chain its stacks into a list, without the pool lock: the
+ * mmap, the guard pages and the first touch of every block take tens of
+ * microseconds that workers returning stacks should not wait behind.
+ */
+static struct sn_proc *
+slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
 {
+	struct sn_proc *list = NULL;
 	struct sn_slab *slab;
 	size_t len = pool->slot_size * SN_SLAB_STACKS;
 	char *base;
-	int i, err;
+	int i;
 
 	slab = malloc(sizeof(*slab));
-	if (slab == NULL)
-		return ENOMEM;
+	if (slab == NULL) {
+		*err = ENOMEM;
+		return NULL;
+	}
 	base = mmap(NULL, len, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (base == MAP_FAILED) {
 		free(slab);
-		return ENOMEM;
+		*err = ENOMEM;
+		return NULL;
 	}
 	for (i = 0; i < SN_SLAB_STACKS; i++) {
-		err = guard_install(pool, base + i * pool->slot_size);
-		if (err != 0) {
+		*err = guard_install(pool, base + i * pool->slot_size);
+		if (*err != 0) {
 			munmap(base, len);
 			free(slab);
-			return err == ENOMEM ? ENOMEM : err;
+			return NULL;
 		}
 	}
 	for (i = SN_SLAB_STACKS - 1; i >= 0; i--) {
@@ -136,21 +152,19 @@ slab_add(struct sn_stack_pool *pool)
 		struct sn_proc *p = slot_proc(pool, slot);
 
 		p->booted = 0;
-		p->stack_lo = slot + pool->page_size;
+		p->stack_lo = slot + pool->guard_size;
 		p->stack_size = (size_t)((char *)p - (char *)p->stack_lo);
-		p->next = pool->free;
-		pool->free = p;
+		p->next = list;
+		list = p;
 		/* Without this valgrind takes a switch for a huge frame. */
 		slab->vg_id[i] = stack_register(p->stack_lo, (char *)p);
 	}
-	pool->nfree += SN_SLAB_STACKS;
 	slab->base = base;
 	slab->len = len;
-	slab->next = pool->slabs;
-	pool->slabs = slab;
+	*slabp = slab;
 	atomic_fetch_add_explicit(&pool->mapped, SN_SLAB_STACKS,
 	    memory_order_relaxed);
-	return 0;
+	return list;
 }
 
 /* Take up to want stacks from the pool into a list; called under lock. */
@@ -173,21 +187,47 @@ pool_take(struct sn_stack_pool *pool, unsigned want, unsigned *got)
 	return head;
 }
 
+/* Add a freshly mapped slab to the pool. */
+static int
+slab_add(struct sn_stack_pool *pool)
+{
+	struct sn_proc *list, *tail;
+	struct sn_slab *slab;
+	int err = 0;
+
+	list = slab_map(pool, &slab, &err);
+	if (list == NULL)
+		return err;
+	for (tail = list; tail->next != NULL; tail = tail->next)
+		;
+	pthread_mutex_lock(&pool->lock);
+	tail->next = pool->free;
+	pool->free = list;
+	pool->nfree += SN_SLAB_STACKS;
+	slab->next = pool->slabs;
+	pool->slabs = slab;
+	pthread_mutex_unlock(&pool->lock);
+	return 0;
+}
+
 static struct sn_proc *
 pool_refill(struct sn_stack_pool *pool, struct sn_stack_cache *cache)
 {
 	struct sn_proc *list;
-	unsigned got = 0;
-	int err = 0;
+	unsigned got;
+	int err;
 
-	pthread_mutex_lock(&pool->lock);
-	if (pool->free == NULL)
+	for (;;) {
+		pthread_mutex_lock(&pool->lock);
+		list = pool_take(pool, cache ? SN_CACHE_BATCH : 1, &got);
+		pthread_mutex_unlock(&pool->lock);
+		if (list != NULL)
+			break;
 		err = slab_add(pool);
-	list = err ? NULL : pool_take(pool, cache ? SN_CACHE_BATCH : 1, &got);
-	pthread_mutex_unlock(&pool->lock);
-	if (list == NULL) {
-		errno = err ? err : ENOMEM;
-		return NULL;
+		if (err != 0) {
+			errno = err;
+			return NULL;
+		}
 	}
 	if (cache != NULL) {
 		cache->head = list->next;
@@ -253,6 +293,10 @@ sn_pool_put(struct sn_stack_pool *pool, struct sn_stack_cache *cache,
 	cache->head = p;
 	if (++cache->count <= SN_CACHE_MAX)
 		return;
+	/* A worker must not sleep behind a thread that is mapping: if the
+	 * pool is busy, hold on to the stacks a little longer. */
+	if (pthread_mutex_trylock(&pool->lock) != 0)
+		return;
 
 	/* Too many: give a batch back, so one worker that only reaps
 	 * does not hoard what another worker that only spawns needs. */
@@ -262,7 +306,6 @@ sn_pool_put(struct sn_stack_pool *pool, struct sn_stack_cache *cache,
 		p = p->next;
 	cache->head = p->next;
 	cache->count -= SN_CACHE_BATCH;
-	pthread_mutex_lock(&pool->lock);
 	p->next = pool->free;
 	pool->free = list;
 	pool->nfree += SN_CACHE_BATCH;

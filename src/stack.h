@@ -29,9 +29,10 @@ struct sn_stack_pool {
 	unsigned nfree;			/* under lock */
 	struct sn_slab *slabs;		/* under lock */
 	size_t stack_size;		/* usable bytes, block included */
-	size_t slot_size;		/* guard page + stack */
+	size_t slot_size;		/* guard pages + stack */
+	size_t guard_size;
 	size_t page_size;
-	bool guard_madvise;		/* guard pages need no VMA of their own */
+	_Atomic bool guard_madvise;	/* guard pages need no VMA of their own */
 	void (*entry)(void *);		/* where every context starts */
 	_Atomic uint64_t mapped;	/* stacks ever mapped */
 };
