@@ -3,8 +3,9 @@
 #
 # Installs the build dependencies when they are missing (Debian 12, as
 # root), then for each context backend builds out of tree and runs
-# `make check`, forked and with CK_FORK=no; then `make distcheck`, and a
-# program built against the installed library through pkg-config.
+# `make check`, forked and with CK_FORK=no; then the benchmarks in quick
+# mode, `make distcheck`, and a program built against the installed
+# library through pkg-config.
 # Ends with one line: "tests: N passed, N failed".
 set -euo pipefail
 
@@ -73,16 +74,16 @@ log "autoreconf"
 autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 
 status=0
-check_variant fast --with-context=fast || status=1
+prefix=$work/prefix
+check_variant fast --with-context=fast --prefix="$prefix" || status=1
 check_variant ucontext --with-context=ucontext || status=1
 
 log "demo"
 "$work/fast/examples/spawn-tree" || status=1
 
 log "install and build against it with pkg-config"
-prefix=$work/prefix
 rm -rf "$prefix"
-(cd "$work/fast" && make -s install prefix="$prefix" >/dev/null) || status=1
+(cd "$work/fast" && make -s install >/dev/null 2>&1) || status=1
 cat > "$work/hello.c" <<'EOC'
 #include <snow/runtime.h>
 #include <stdio.h>
@@ -106,6 +107,14 @@ if [ -z "$exported" ]; then
 	passed=$((passed + 1)); echo "exports: only snow_ symbols"
 else
 	failed=$((failed + 1)); echo "exports beyond snow_: $exported"; status=1
+fi
+
+log "benchmarks, quick mode (they build, run and check their results)"
+if (cd "$work/fast" && make -s bench-quick > "$work/bench-quick.log" 2>&1); then
+	passed=$((passed + 1)); echo "bench-quick: ok"
+	grep '^|' "$work/fast/bench/out/results.md" || true
+else
+	failed=$((failed + 1)); echo "bench-quick: FAILED"; tail -30 "$work/bench-quick.log"; status=1
 fi
 
 log "make distcheck"

@@ -1,0 +1,377 @@
+%% Peer benchmark for snow-rt: the Erlang (BEAM process) side.
+%%
+%% NOTE: the module cannot be called `peer`: OTP 25+ ships a stdlib module
+%% named peer that kernel calls during boot, so shadowing it with -pa stops
+%% the VM from starting.
+%%
+%% Build:  erlc -o <dir> peer_bench.erl
+%% Run:    erl +S N:N +P 2000000 -noshell -pa <dir> -s peer_bench main <workload> [<size>] -s init stop
+%%
+%% The number of workers is erlang:system_info(schedulers_online), i.e. the
+%% +S flag. Size defaults to the full size of the workload. main/1 accepts
+%% its arguments as atoms (from -s) or strings (from -run or a direct call).
+%%
+%% Prints exactly one result line on stdout:
+%%   workload=<name> workers=<N> size=<S> check=<v> ok=<1|0> elapsed_ns=<ns> [extra=...]
+%% and halts with status 0 (ok), 1 (failed check or runtime error) or
+%% 2 (bad arguments / process limit too low for the requested size).
+-module(peer_bench).
+-export([main/0, main/1]).
+
+-define(FANOUT, 10).
+-define(YIELD_ACTORS, 1000).
+-define(RING_ACTORS, 1000).
+-define(MAX_SIZE, 1 bsl 40).
+
+%% {Name, DefaultSize, MustBePowerOf10}
+workloads() ->
+    [{"spawn-tree",  1000000,  true},
+     {"spawn-flat",  1000000,  false},
+     {"yield-storm", 10000000, false},
+     {"resident",    100000,   false},
+     {"skynet-msg",  1000000,  true},
+     {"ping-pong",   1000000,  false},
+     {"ring",        10000000, false}].
+
+%% ------------------------------------------------------------------ entry
+
+main() -> main([]).
+
+main(Args0) ->
+    Args = [to_string(A) || A <- Args0],
+    {Name, Size} = parse_args(Args),
+    Workers = erlang:system_info(schedulers_online),
+    check_process_limit(Name, Size),
+    %% Run the workload in a fresh process (not the init/start-up process
+    %% that evaluates -s), so it starts with an empty mailbox and a default
+    %% heap. The runner does its own timing.
+    {Runner, Ref} = spawn_opt(fun() -> exit({result, run(Name, Size)}) end,
+                              [monitor, {message_queue_data, mqd(Name)}]),
+    Result = receive
+                 {'DOWN', Ref, process, Runner, {result, R}} -> {ok, R};
+                 {'DOWN', Ref, process, Runner, Reason} -> {error, Reason}
+             end,
+    {Check, Extra, Elapsed} =
+        case Result of
+            {ok, {C, E, T}} -> {C, E, T};
+            {error, Why} ->
+                io:format(standard_error, "peer: ~s: runner crashed: ~P~n",
+                          [Name, Why, 30]),
+                {-1, "", 0}
+        end,
+    Ok = Check =:= expected(Name, Size),
+    Extra1 = case Name of
+                 "ping-pong" when Elapsed > 0 ->
+                     io_lib:format("msgs_per_sec=~B",
+                                   [round(2 * Check * 1.0e9 / Elapsed)]);
+                 _ -> Extra
+             end,
+    ExtraStr = case lists:flatten(Extra1) of
+                   "" -> "";
+                   X -> " extra=" ++ X
+               end,
+    io:format("workload=~s workers=~B size=~B check=~B ok=~B elapsed_ns=~B~s~n",
+              [Name, Workers, Size, Check, bool_to_int(Ok), Elapsed, ExtraStr]),
+    case Ok of
+        true -> erlang:halt(0);
+        false -> erlang:halt(1)
+    end.
+
+to_string(A) when is_atom(A) -> atom_to_list(A);
+to_string(B) when is_binary(B) -> binary_to_list(B);
+to_string(I) when is_integer(I) -> integer_to_list(I);
+to_string(L) when is_list(L) -> L;
+to_string(X) -> bad_args("unsupported argument ~p", [X]).
+
+%% The runner of a fan-in workload receives up to S messages while it is
+%% still spawning. With the default on_heap message queue every garbage
+%% collection of the runner walks the whole queue, which makes the spawn
+%% loop quadratic in S (spawn-flat 300k: ~13 s instead of ~0.2 s). off_heap
+%% is the documented setting for processes that receive many messages.
+mqd("spawn-flat") -> off_heap;
+mqd("resident") -> off_heap;
+mqd(_) -> on_heap.
+
+bool_to_int(true) -> 1;
+bool_to_int(false) -> 0.
+
+parse_args([Name, Size, Workers]) ->
+    %% Optional third argument: the worker count the caller expects. It
+    %% must match the +S setting, which is what actually decides it.
+    Online = erlang:system_info(schedulers_online),
+    case string:to_integer(Workers) of
+        {Online, ""} -> parse_args([Name, Size]);
+        _ -> bad_args("workers argument ~p does not match schedulers_online=~B "
+                      "(start erl with +S ~s:~s)", [Workers, Online, Workers, Workers])
+    end;
+parse_args([Name | Rest]) when length(Rest) =< 1 ->
+    case lists:keyfind(Name, 1, workloads()) of
+        false ->
+            bad_args("unknown workload ~p", [Name]);
+        {_, Default, Pow10} ->
+            Size = case Rest of
+                       [] -> Default;
+                       [S] -> parse_positive(S)
+                   end,
+            case Pow10 andalso log10_exact(Size) < 0 of
+                true -> bad_args("~s: size ~B is not a power of 10", [Name, Size]);
+                false -> ok
+            end,
+            {Name, Size}
+    end;
+parse_args(_) ->
+    bad_args("expected <workload> [size [workers]]", []).
+
+parse_positive(S) ->
+    case string:to_integer(S) of
+        {N, ""} when is_integer(N), N > 0, N =< ?MAX_SIZE -> N;
+        _ -> bad_args("bad size ~p (want a positive integer)", [S])
+    end.
+
+bad_args(Fmt, Args) ->
+    io:format(standard_error, "peer: " ++ Fmt ++ "~n", Args),
+    usage(),
+    erlang:halt(2).
+
+usage() ->
+    io:format(standard_error,
+              "usage: erl +S N:N +P 2000000 -noshell -pa <dir> "
+              "-s peer_bench main <workload> [size [workers]] -s init stop~n"
+              "(workers, if given, must equal the +S scheduler count)~n"
+              "workloads (default size):~n", []),
+    [io:format(standard_error, "  ~-12s (~B~s)~n",
+               [N, D, case P of true -> ", power of 10"; false -> "" end])
+     || {N, D, P} <- workloads()],
+    ok.
+
+%% Workloads that keep many processes alive at once need +P large enough.
+check_process_limit(Name, Size) ->
+    Needed = case Name of
+                 "spawn-tree" -> tree_nodes(Size);
+                 "skynet-msg" -> tree_nodes(Size);
+                 "resident"   -> Size;
+                 _ -> 0
+             end,
+    Limit = erlang:system_info(process_limit),
+    Current = erlang:system_info(process_count),
+    case Needed + Current + 16 > Limit of
+        true ->
+            io:format(standard_error,
+                      "peer: ~s ~B needs up to ~B live processes but the process "
+                      "limit is ~B; start erl with +P ~B~n",
+                      [Name, Size, Needed, Limit, suggest_p(Needed)]),
+            erlang:halt(2);
+        false ->
+            ok
+    end.
+
+suggest_p(N) -> max(2 * N, 1024).
+
+tree_nodes(Leaves) -> tree_nodes(Leaves, 0).
+tree_nodes(1, Acc) -> Acc + 1;
+tree_nodes(N, Acc) -> tree_nodes(N div ?FANOUT, Acc + N).
+
+expected("spawn-tree", S) -> S * (S - 1) div 2;
+expected("skynet-msg", S) -> S * (S - 1) div 2;
+expected(_, S) -> S.
+
+log10_exact(1) -> 0;
+log10_exact(N) when N rem 10 =:= 0 ->
+    case log10_exact(N div 10) of
+        -1 -> -1;
+        D -> D + 1
+    end;
+log10_exact(_) -> -1.
+
+%% Split Total into N parts as evenly as possible; part I (0-based).
+share(Total, N, I) ->
+    Q = Total div N,
+    case I < Total rem N of
+        true -> Q + 1;
+        false -> Q
+    end.
+
+now_ns() -> erlang:monotonic_time(nanosecond).
+
+%% Returns {Check, Extra, ElapsedNs}.
+run(Name, Size) ->
+    T0 = now_ns(),
+    {Check, Extra} = workload(Name, Size),
+    T1 = now_ns(),
+    {Check, Extra, T1 - T0}.
+
+%% -------------------------------------------------------------- workloads
+
+workload("spawn-tree", S) -> {tree_root(S), ""};
+workload("skynet-msg", S) -> {tree_root(S), ""};
+workload("spawn-flat", S) -> {spawn_flat(S), ""};
+workload("yield-storm", S) -> {yield_storm(S), ""};
+workload("resident", S) -> resident(S);
+workload("ping-pong", S) -> {ping_pong(S), ""};
+workload("ring", S) -> {ring(S), ""}.
+
+%% spawn-tree / skynet-msg: every process above the leaf depth spawns 10
+%% children and sums the subtree sums they send back; leaves send their own
+%% index. The calling (runner) process is the root.
+tree_root(Leaves) ->
+    node_sum(log10_exact(Leaves), 0).
+
+node_sum(0, Index) ->
+    Index;
+node_sum(Levels, Index) ->
+    Self = self(),
+    Base = Index * ?FANOUT,
+    spawn_children(Self, Levels - 1, Base, ?FANOUT),
+    collect(?FANOUT, 0).
+
+spawn_children(_Parent, _Levels, _Base, 0) ->
+    ok;
+spawn_children(Parent, Levels, Base, K) ->
+    Index = Base + K - 1,
+    spawn(fun() -> Parent ! node_sum(Levels, Index) end),
+    spawn_children(Parent, Levels, Base, K - 1).
+
+collect(0, Acc) -> Acc;
+collect(K, Acc) ->
+    receive
+        N when is_integer(N) -> collect(K - 1, Acc + N)
+    end.
+
+%% spawn-flat: S trivial processes each send `done` to the parent.
+spawn_flat(S) ->
+    Parent = self(),
+    spawn_flat(Parent, S),
+    count_done(S, 0).
+
+spawn_flat(_Parent, 0) -> ok;
+spawn_flat(Parent, K) ->
+    spawn(fun() -> Parent ! done end),
+    spawn_flat(Parent, K - 1).
+
+count_done(0, Acc) -> Acc;
+count_done(K, Acc) ->
+    receive
+        done -> count_done(K - 1, Acc + 1)
+    end.
+
+%% yield-storm: 1000 processes each call erlang:yield() S/1000 times and
+%% report how many yields they did.
+yield_storm(S) ->
+    Parent = self(),
+    lists:foreach(
+      fun(I) ->
+              N = share(S, ?YIELD_ACTORS, I),
+              spawn(fun() -> Parent ! {yielded, yield_loop(N, 0)} end)
+      end, lists:seq(0, ?YIELD_ACTORS - 1)),
+    sum_yields(?YIELD_ACTORS, 0).
+
+yield_loop(0, Done) -> Done;
+yield_loop(N, Done) ->
+    erlang:yield(),
+    yield_loop(N - 1, Done + 1).
+
+sum_yields(0, Acc) -> Acc;
+sum_yields(K, Acc) ->
+    receive
+        {yielded, N} -> sum_yields(K - 1, Acc + N)
+    end.
+
+%% resident: S processes each blocked in a receive until released.
+resident(S) ->
+    Before = rss_bytes(),
+    Parent = self(),
+    Pids = spawn_resident(Parent, S, []),
+    wait_n(ready, S),
+    With = rss_bytes(),
+    lists:foreach(fun(P) -> P ! release end, Pids),
+    Exited = count_msg(exited, S, 0),
+    PerActor = (With - Before) div S,
+    {Exited, io_lib:format("rss_per_actor_bytes=~B", [PerActor])}.
+
+spawn_resident(_Parent, 0, Acc) -> Acc;
+spawn_resident(Parent, K, Acc) ->
+    Pid = spawn(fun() ->
+                        Parent ! ready,
+                        receive release -> Parent ! exited end
+                end),
+    spawn_resident(Parent, K - 1, [Pid | Acc]).
+
+wait_n(_Msg, 0) -> ok;
+wait_n(Msg, K) ->
+    receive Msg -> wait_n(Msg, K - 1) end.
+
+count_msg(_Msg, 0, Acc) -> Acc;
+count_msg(Msg, K, Acc) ->
+    receive Msg -> count_msg(Msg, K - 1, Acc + 1) end.
+
+rss_bytes() ->
+    {ok, Bin} = file:read_file("/proc/self/status"),
+    [Line] = [L || L <- binary:split(Bin, <<"\n">>, [global]),
+                   binary:part(L, 0, min(6, byte_size(L))) =:= <<"VmRSS:">>],
+    <<"VmRSS:", Rest/binary>> = Line,
+    [Kb | _] = string:lexemes(binary_to_list(Rest), " \t"),
+    list_to_integer(Kb) * 1024.
+
+%% ping-pong: the runner (pinger) and a ponger bounce a counter S times.
+ping_pong(S) ->
+    Self = self(),
+    Ponger = spawn_link(fun() -> pong_loop() end),
+    Trips = ping_loop(Ponger, Self, 0, S),
+    Ref = monitor(process, Ponger),
+    Ponger ! stop,
+    receive {'DOWN', Ref, process, Ponger, _} -> ok end,
+    Trips.
+
+ping_loop(_Ponger, _Self, I, S) when I =:= S -> I;
+ping_loop(Ponger, Self, I, S) ->
+    Ponger ! {Self, I},
+    Next = I + 1,
+    receive
+        Next -> ping_loop(Ponger, Self, Next, S)
+    end.
+
+pong_loop() ->
+    receive
+        {From, N} ->
+            From ! N + 1,
+            pong_loop();
+        stop ->
+            ok
+    end.
+
+%% ring: 1000 processes in a ring pass an integer token holding the number
+%% of hops still to go. The process that receives 0 starts a `stop` wave
+%% round the ring; every process reports how many hops it forwarded.
+ring(S) ->
+    Parent = self(),
+    Pids = [spawn(fun() -> ring_init(Parent) end)
+            || _ <- lists:seq(1, ?RING_ACTORS)],
+    [First | _] = Pids,
+    Nexts = tl(Pids) ++ [First],
+    lists:foreach(fun({P, N}) -> P ! {next, N} end, lists:zip(Pids, Nexts)),
+    First ! S,
+    sum_hops(?RING_ACTORS, 0).
+
+ring_init(Parent) ->
+    receive
+        {next, Next} -> ring_loop(Parent, Next, 0)
+    end.
+
+ring_loop(Parent, Next, Hops) ->
+    receive
+        0 ->
+            Next ! stop,
+            ring_loop(Parent, Next, Hops);
+        T when is_integer(T) ->
+            Next ! T - 1,
+            ring_loop(Parent, Next, Hops + 1);
+        stop ->
+            Next ! stop,  % the last one lands on an exited process: harmless
+            Parent ! {hops, Hops}
+    end.
+
+sum_hops(0, Acc) -> Acc;
+sum_hops(K, Acc) ->
+    receive
+        {hops, H} -> sum_hops(K - 1, Acc + H)
+    end.

@@ -1,0 +1,3 @@
+module snowbench
+
+go 1.19

@@ -1,0 +1,425 @@
+// Peer benchmark for snow-rt: the Go (goroutine) side.
+//
+// Usage:
+//
+//	peer [-workers N] <workload> [size] [workers]
+//
+// Workers sets runtime.GOMAXPROCS; it may be given either as the -workers
+// flag or as the third positional argument (default: the current
+// GOMAXPROCS, i.e. the number of CPUs). Size defaults to the full size of
+// the workload.
+//
+// Prints exactly one result line on stdout:
+//
+//	workload=<name> workers=<N> size=<S> check=<v> ok=<1|0> elapsed_ns=<ns> [extra=...]
+//
+// Exit status: 0 ok, 1 failed check (or runtime error), 2 bad arguments.
+//
+// Standard library only; build with `go build -o peer-go .` in this directory.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type workload struct {
+	name     string
+	defSize  int64
+	pow10    bool // size must be a power of 10
+	run      func(size int64) (check int64, extra string, err error)
+	expected func(size int64) int64
+}
+
+var workloads = []workload{
+	{"spawn-tree", 1000000, true, spawnTree, triangular},
+	{"spawn-flat", 1000000, false, spawnFlat, identity},
+	{"yield-storm", 10000000, false, yieldStorm, identity},
+	{"resident", 100000, false, resident, identity},
+	{"skynet-msg", 1000000, true, skynetMsg, triangular},
+	{"ping-pong", 1000000, false, pingPong, identity},
+	{"ring", 10000000, false, ring, identity},
+}
+
+func triangular(s int64) int64 { return s * (s - 1) / 2 }
+func identity(s int64) int64   { return s }
+
+const (
+	fanout       = 10
+	yieldActors  = 1000
+	ringActors   = 1000
+	maxSizeLimit = 1 << 40
+)
+
+// ---------------------------------------------------------------- helpers
+
+// log10exact returns d such that 10^d == s, or -1.
+func log10exact(s int64) int {
+	d := 0
+	for s > 1 {
+		if s%10 != 0 {
+			return -1
+		}
+		s /= 10
+		d++
+	}
+	if s != 1 {
+		return -1
+	}
+	return d
+}
+
+// share splits total into n parts as evenly as possible; part i.
+func share(total int64, n, i int) int64 {
+	q, r := total/int64(n), total%int64(n)
+	if int64(i) < r {
+		return q + 1
+	}
+	return q
+}
+
+// rssBytes reads VmRSS from /proc/self/status.
+func rssBytes() (int64, error) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := sc.Bytes()
+		if !bytes.HasPrefix(line, []byte("VmRSS:")) {
+			continue
+		}
+		f := bytes.Fields(line[len("VmRSS:"):])
+		if len(f) < 1 {
+			break
+		}
+		kb, err := strconv.ParseInt(string(f[0]), 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		return kb * 1024, nil
+	}
+	return 0, errors.New("VmRSS not found in /proc/self/status")
+}
+
+// -------------------------------------------------------------- workloads
+
+// spawn-tree: every actor above the leaf depth spawns 10 children; each
+// leaf adds its index to a shared atomic sum. The main goroutine is the
+// root. A single WaitGroup tracks every spawned goroutine.
+func spawnTree(size int64) (int64, string, error) {
+	depth := log10exact(size)
+	var sum int64
+	var wg sync.WaitGroup
+
+	var node func(level int, index int64)
+	node = func(level int, index int64) {
+		if level == depth {
+			atomic.AddInt64(&sum, index)
+		} else {
+			wg.Add(fanout)
+			base := index * fanout
+			for i := int64(0); i < fanout; i++ {
+				go node(level+1, base+i)
+			}
+		}
+		wg.Done()
+	}
+
+	wg.Add(1)
+	node(0, 0) // root runs in the calling goroutine
+	wg.Wait()
+	return atomic.LoadInt64(&sum), "", nil
+}
+
+// spawn-flat: main spawns S trivial goroutines, each does an atomic add.
+func spawnFlat(size int64) (int64, string, error) {
+	var count int64
+	var wg sync.WaitGroup
+	wg.Add(int(size))
+	for i := int64(0); i < size; i++ {
+		go func() {
+			atomic.AddInt64(&count, 1)
+			wg.Done()
+		}()
+	}
+	wg.Wait()
+	return atomic.LoadInt64(&count), "", nil
+}
+
+// yield-storm: 1000 goroutines each call runtime.Gosched() S/1000 times.
+func yieldStorm(size int64) (int64, string, error) {
+	var total int64
+	var wg sync.WaitGroup
+	wg.Add(yieldActors)
+	for a := 0; a < yieldActors; a++ {
+		n := share(size, yieldActors, a)
+		go func(n int64) {
+			var done int64
+			for ; done < n; done++ {
+				runtime.Gosched()
+			}
+			atomic.AddInt64(&total, done)
+			wg.Done()
+		}(n)
+	}
+	wg.Wait()
+	return atomic.LoadInt64(&total), "", nil
+}
+
+// resident: S goroutines parked on a receive from a shared channel that is
+// released by close(). RSS is sampled before spawning and once all are
+// parked.
+func resident(size int64) (int64, string, error) {
+	before, err := rssBytes()
+	if err != nil {
+		return 0, "", err
+	}
+	release := make(chan struct{})
+	var started, exited sync.WaitGroup
+	var count int64
+	started.Add(int(size))
+	exited.Add(int(size))
+	for i := int64(0); i < size; i++ {
+		go func() {
+			started.Done()
+			<-release
+			atomic.AddInt64(&count, 1)
+			exited.Done()
+		}()
+	}
+	started.Wait()
+	// Give the last starters a chance to actually block on the receive.
+	runtime.Gosched()
+	with, err := rssBytes()
+	if err != nil {
+		close(release)
+		exited.Wait()
+		return 0, "", err
+	}
+	close(release)
+	exited.Wait()
+	perActor := (with - before) / size
+	return atomic.LoadInt64(&count), fmt.Sprintf("rss_per_actor_bytes=%d", perActor), nil
+}
+
+// skynet-msg: like spawn-tree, but every node sends its subtree sum to its
+// parent over a channel; the root receives the total.
+func skynetMsg(size int64) (int64, string, error) {
+	depth := log10exact(size)
+	var node func(parent chan<- int64, level int, index int64)
+	node = func(parent chan<- int64, level int, index int64) {
+		if level == depth {
+			parent <- index
+			return
+		}
+		results := make(chan int64, fanout)
+		base := index * fanout
+		for i := int64(0); i < fanout; i++ {
+			go node(results, level+1, base+i)
+		}
+		var sum int64
+		for i := 0; i < fanout; i++ {
+			sum += <-results
+		}
+		parent <- sum
+	}
+	root := make(chan int64, 1)
+	node(root, 0, 0) // root runs in the calling goroutine
+	return <-root, "", nil
+}
+
+// ping-pong: two goroutines bounce a counter back and forth S times over
+// two unbuffered channels. The main goroutine is the pinger.
+func pingPong(size int64) (int64, string, error) {
+	ping := make(chan int64)
+	pong := make(chan int64)
+	go func() {
+		for v := range ping {
+			pong <- v + 1
+		}
+		close(pong)
+	}()
+	var trips int64
+	var bad error
+	for i := int64(0); i < size; i++ {
+		ping <- i
+		if v := <-pong; v != i+1 {
+			bad = fmt.Errorf("ping-pong: sent %d got %d", i, v)
+			break
+		}
+		trips++
+	}
+	close(ping)
+	for range pong { // wait for the ponger to finish
+	}
+	return trips, "", bad
+}
+
+// ring: 1000 goroutines in a ring pass a token carrying the number of hops
+// still to go. Each node counts the hops it forwards. The node receiving a
+// 0 token signals main, which closes every channel to stop the ring.
+func ring(size int64) (int64, string, error) {
+	chans := make([]chan int64, ringActors)
+	for i := range chans {
+		chans[i] = make(chan int64)
+	}
+	done := make(chan struct{}, 1)
+	var total int64
+	var wg sync.WaitGroup
+	wg.Add(ringActors)
+	for i := 0; i < ringActors; i++ {
+		in, out := chans[i], chans[(i+1)%ringActors]
+		go func() {
+			var hops int64
+			for t := range in {
+				if t == 0 {
+					done <- struct{}{}
+					continue
+				}
+				out <- t - 1
+				hops++
+			}
+			atomic.AddInt64(&total, hops)
+			wg.Done()
+		}()
+	}
+	chans[0] <- size
+	<-done
+	for _, c := range chans {
+		close(c)
+	}
+	wg.Wait()
+	return atomic.LoadInt64(&total), "", nil
+}
+
+// ------------------------------------------------------------------- main
+
+func usage() {
+	fmt.Fprintf(os.Stderr, "usage: peer [-workers N] <workload> [size] [workers]\nworkloads (default size):\n")
+	for _, w := range workloads {
+		note := ""
+		if w.pow10 {
+			note = ", power of 10"
+		}
+		fmt.Fprintf(os.Stderr, "  %-12s (%d%s)\n", w.name, w.defSize, note)
+	}
+}
+
+func badArgs(format string, a ...interface{}) {
+	fmt.Fprintf(os.Stderr, "peer: "+format+"\n", a...)
+	usage()
+	os.Exit(2)
+}
+
+func parsePositive(what, s string) int64 {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v <= 0 || v > maxSizeLimit {
+		badArgs("bad %s %q (want a positive integer)", what, s)
+	}
+	return v
+}
+
+func main() {
+	var args []string
+	workers := 0
+	argv := os.Args[1:]
+	for i := 0; i < len(argv); i++ {
+		a := argv[i]
+		switch {
+		case a == "-h" || a == "-help" || a == "--help":
+			usage()
+			os.Exit(2)
+		case a == "-workers" || a == "--workers":
+			if i+1 >= len(argv) {
+				badArgs("%s needs a value", a)
+			}
+			i++
+			workers = int(parsePositive("workers", argv[i]))
+		case strings.HasPrefix(a, "-workers=") || strings.HasPrefix(a, "--workers="):
+			workers = int(parsePositive("workers", a[strings.IndexByte(a, '=')+1:]))
+		case len(a) > 1 && a[0] == '-':
+			badArgs("unknown option %q", a)
+		default:
+			args = append(args, a)
+		}
+	}
+	if len(args) < 1 || len(args) > 3 {
+		badArgs("expected <workload> [size] [workers]")
+	}
+
+	var w *workload
+	for i := range workloads {
+		if workloads[i].name == args[0] {
+			w = &workloads[i]
+		}
+	}
+	if w == nil {
+		badArgs("unknown workload %q", args[0])
+	}
+
+	size := w.defSize
+	if len(args) >= 2 {
+		size = parsePositive("size", args[1])
+	}
+	if w.pow10 && log10exact(size) < 0 {
+		badArgs("%s: size %d is not a power of 10", w.name, size)
+	}
+	if w.pow10 && size > 1000000000 {
+		badArgs("%s: size %d too large", w.name, size)
+	}
+	if w.name == "resident" || w.name == "spawn-flat" {
+		if size > 1<<31-1 {
+			badArgs("%s: size %d too large", w.name, size)
+		}
+	}
+
+	if len(args) == 3 {
+		n := int(parsePositive("workers", args[2]))
+		if workers != 0 && workers != n {
+			badArgs("conflicting -workers %d and workers argument %d", workers, n)
+		}
+		workers = n
+	}
+	if workers > 0 {
+		runtime.GOMAXPROCS(workers)
+	}
+	workers = runtime.GOMAXPROCS(0)
+
+	start := time.Now()
+	check, extra, err := w.run(size)
+	elapsed := time.Since(start)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "peer: %s: %v\n", w.name, err)
+	}
+
+	if w.name == "ping-pong" && err == nil {
+		mps := float64(2*check) / elapsed.Seconds()
+		extra = fmt.Sprintf("msgs_per_sec=%.0f", mps)
+	}
+
+	ok := err == nil && check == w.expected(size)
+	okv := 0
+	if ok {
+		okv = 1
+	}
+	line := fmt.Sprintf("workload=%s workers=%d size=%d check=%d ok=%d elapsed_ns=%d",
+		w.name, workers, size, check, okv, elapsed.Nanoseconds())
+	if extra != "" {
+		line += " extra=" + extra
+	}
+	fmt.Println(line)
+	if !ok {
+		os.Exit(1)
+	}
+}
