@@ -2,10 +2,11 @@
 # The whole test suite, as CI runs it (.ci/run calls this script).
 #
 # Installs the build dependencies when they are missing (Debian 12, as
-# root), then for each context backend builds out of tree and runs
-# `make check`, forked and with CK_FORK=no; then the benchmarks in quick
-# mode, `make distcheck`, and a program built against the installed
-# library through pkg-config.
+# root), then builds out of tree and runs `make check` for each context
+# backend (forked and with CK_FORK=no), under AddressSanitizer with
+# UndefinedBehaviorSanitizer, under ThreadSanitizer and under valgrind;
+# then the benchmarks in quick mode, a program built against the installed
+# library through pkg-config, and `make distcheck`.
 # Ends with one line: "tests: N passed, N failed".
 set -euo pipefail
 
@@ -27,6 +28,7 @@ need_packages() {
 	command -v cc >/dev/null && command -v make >/dev/null || missing+=(build-essential)
 	pkg-config --exists ck 2>/dev/null || missing+=(libck-dev)
 	pkg-config --exists check 2>/dev/null || missing+=(check)
+	command -v valgrind >/dev/null && [ -f /usr/include/valgrind/valgrind.h ] || missing+=(valgrind)
 	[ ${#missing[@]} -eq 0 ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "missing packages: ${missing[*]} (run as root, or apt-get install them)" >&2
@@ -50,19 +52,26 @@ count_checks() {
 	done < <(grep -h 'Checks: [0-9]*, Failures' "$@" || true)
 }
 
-# configure+build+check one variant in its own directory.
+# configure+build+check one variant in its own directory:
+#   check_variant NAME TARGETS CONFIGURE-ARGS...
+# TARGETS is a comma-separated list of: check, nofork (make check with
+# CK_FORK=no), valgrind (make check-valgrind).
 check_variant() {
-	local name=$1; shift
-	local dir=$work/$name status=0
+	local name=$1 targets=$2; shift 2
+	local dir=$work/$name status=0 t
 	log "$name: configure $*"
 	rm -rf "$dir" && mkdir -p "$dir"
 	(cd "$dir" && "$top/configure" -q "$@" && make -s -j"$jobs") || return 1
-	log "$name: make check"
-	(cd "$dir" && make -s -j"$jobs" check) || status=1
-	count_checks "$dir"/tests/*.log
-	log "$name: make check with CK_FORK=no"
-	(cd "$dir" && CK_FORK=no make -s -j"$jobs" check) || status=1
-	count_checks "$dir"/tests/*.log
+	for t in ${targets//,/ }; do
+		log "$name: $t"
+		case $t in
+		check) (cd "$dir" && make -s -j"$jobs" check) || status=1 ;;
+		nofork) (cd "$dir" && CK_FORK=no make -s -j"$jobs" check) || status=1 ;;
+		valgrind) (cd "$dir" && make -s -j"$jobs" check-valgrind) || status=1 ;;
+		esac
+		count_checks "$dir"/tests/*.log
+		grep -h '^soak:' "$dir"/tests/*.log 2>/dev/null || true
+	done
 	if [ $status -ne 0 ]; then
 		cat "$dir"/tests/*.log >&2 || true
 	fi
@@ -75,8 +84,11 @@ autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 
 status=0
 prefix=$work/prefix
-check_variant fast --with-context=fast --prefix="$prefix" || status=1
-check_variant ucontext --with-context=ucontext || status=1
+check_variant fast check,nofork --with-context=fast --prefix="$prefix" || status=1
+check_variant ucontext check,nofork --with-context=ucontext || status=1
+check_variant asan-ubsan check --enable-sanitizer=address,undefined || status=1
+check_variant tsan check --enable-sanitizer=thread || status=1
+check_variant valgrind valgrind || status=1
 
 log "demo"
 "$work/fast/examples/spawn-tree" || status=1

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <ucontext.h>
@@ -23,6 +24,65 @@ ptr_join(unsigned hi, unsigned lo)
 	return (void *)(((uintptr_t)hi << 32) | (uintptr_t)lo);
 }
 
+/* Record the stack a new context will run on, for the sanitizers. */
+static void
+ctx_describe(struct sn_ctx *ctx, void *stack, size_t size)
+{
+#ifdef SN_ASAN
+	ctx->stack_lo = stack;
+	ctx->stack_size = size;
+	ctx->fake_stack = NULL;
+#endif
+#ifdef SN_TSAN
+	ctx->fiber = __tsan_create_fiber(0);
+#endif
+	(void)ctx;
+	(void)stack;
+	(void)size;
+}
+
+void
+sn_ctx_destroy(struct sn_ctx *ctx)
+{
+#ifdef SN_TSAN
+	if (ctx->fiber != NULL)
+		__tsan_destroy_fiber(ctx->fiber);
+	ctx->fiber = NULL;
+#endif
+	(void)ctx;
+}
+
+void
+sn_ctx_init_thread(struct sn_ctx *ctx)
+{
+#ifdef SN_ASAN
+	pthread_attr_t attr;
+	void *lo = NULL;
+	size_t size = 0;
+
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		pthread_attr_getstack(&attr, &lo, &size);
+		pthread_attr_destroy(&attr);
+	}
+	ctx->stack_lo = lo;
+	ctx->stack_size = size;
+	ctx->fake_stack = NULL;
+#endif
+#ifdef SN_TSAN
+	ctx->fiber = __tsan_get_current_fiber();
+#endif
+	(void)ctx;
+}
+
+/* First code run on a new stack: tell ASan the switch is complete. */
+static void
+entered(void)
+{
+#ifdef SN_ASAN
+	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
+}
+
 #ifdef SNOW_CONTEXT_FAST
 
 const char sn_ctx_backend[] = "fast";
@@ -35,20 +95,34 @@ struct boot {
 	void (*entry)(void *);
 	void *arg;
 	void *creator_sp;
+	struct sn_ctx creator;		/* for the sanitizers only */
 };
 
 static void
 boot_entry(unsigned hi, unsigned lo)
 {
 	struct boot *b = ptr_join(hi, lo);
+	struct sn_ctx *ctx = b->ctx;
 	void (*entry)(void *) = b->entry;
 	void *arg = b->arg;
 
+	entered();
 	/*
 	 * Park here and hand control back to sn_ctx_make(): b dies with that
 	 * return, so everything needed later was copied above.
 	 */
-	sn_ctx_swap(&b->ctx->sp, b->creator_sp);
+#ifdef SN_ASAN
+	__sanitizer_start_switch_fiber(&ctx->fake_stack, b->creator.stack_lo,
+	    b->creator.stack_size);
+#endif
+#ifdef SN_TSAN
+	__tsan_switch_to_fiber(b->creator.fiber, 0);
+#endif
+	sn_ctx_swap(&ctx->sp, b->creator_sp);
+#ifdef SN_ASAN
+	__sanitizer_finish_switch_fiber(ctx->fake_stack, NULL, NULL);
+#endif
+	(void)ctx;
 	entry(arg);
 	abort();
 }
@@ -57,7 +131,7 @@ int
 sn_ctx_make(struct sn_ctx *ctx, void *stack, size_t size,
     void (*entry)(void *), void *arg)
 {
-	struct boot b = { ctx, entry, arg, NULL };
+	struct boot b = { ctx, entry, arg, NULL, { 0 } };
 	ucontext_t uc;
 
 	if (getcontext(&uc) != 0)
@@ -66,7 +140,18 @@ sn_ctx_make(struct sn_ctx *ctx, void *stack, size_t size,
 	uc.uc_stack.ss_size = size;
 	uc.uc_link = NULL;
 	makecontext(&uc, (void (*)(void))boot_entry, 2, PTR_HI(&b), PTR_LO(&b));
+	ctx_describe(ctx, stack, size);
+	sn_ctx_init_thread(&b.creator);
+#ifdef SN_ASAN
+	__sanitizer_start_switch_fiber(&b.creator.fake_stack, stack, size);
+#endif
+#ifdef SN_TSAN
+	__tsan_switch_to_fiber(ctx->fiber, 0);
+#endif
 	sn_ctx_boot(&b.creator_sp, &uc);
+#ifdef SN_ASAN
+	__sanitizer_finish_switch_fiber(b.creator.fake_stack, NULL, NULL);
+#endif
 	return 0;
 }
 
@@ -79,6 +164,7 @@ uc_entry(unsigned hi, unsigned lo)
 {
 	struct sn_ctx *ctx = ptr_join(hi, lo);
 
+	entered();
 	ctx->entry(ctx->arg);
 	abort();
 }
@@ -96,6 +182,7 @@ sn_ctx_make(struct sn_ctx *ctx, void *stack, size_t size,
 	ctx->arg = arg;
 	makecontext(&ctx->uc, (void (*)(void))uc_entry, 2, PTR_HI(ctx),
 	    PTR_LO(ctx));
+	ctx_describe(ctx, stack, size);
 	return 0;
 }
 

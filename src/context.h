@@ -15,27 +15,63 @@
  *
  * Contexts are switched only between a worker and an actor, and a context
  * may be resumed on another thread than the one that suspended it.
+ *
+ * Under AddressSanitizer and ThreadSanitizer every switch is announced to
+ * the sanitizer (start/finish_switch_fiber, tsan fibers), which otherwise
+ * takes a stack switch for a wild stack pointer.
  */
 #ifndef SN_CONTEXT_H
 #define SN_CONTEXT_H
 
 #include <stddef.h>
 
-#ifdef SNOW_CONTEXT_FAST
-struct sn_ctx {
-	void *sp;		/* registers are pushed on the suspended stack */
-};
+#if defined(__SANITIZE_ADDRESS__)
+#define SN_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define SN_TSAN 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SN_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer)
+#define SN_TSAN 1
+#endif
+#endif
 
-/* In switch_x86_64.S. */
-void sn_ctx_swap(void **save_sp, void *load_sp);
-#else
+#ifdef SN_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+#ifdef SN_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
+#ifndef SNOW_CONTEXT_FAST
 #include <ucontext.h>
+#endif
 
 struct sn_ctx {
+#ifdef SNOW_CONTEXT_FAST
+	void *sp;		/* registers are pushed on the suspended stack */
+#else
 	ucontext_t uc;
 	void (*entry)(void *);
 	void *arg;
+#endif
+#ifdef SN_ASAN
+	const void *stack_lo;	/* bounds of the stack this context runs on */
+	size_t stack_size;
+	void *fake_stack;	/* ASan's frames, saved while suspended */
+#endif
+#ifdef SN_TSAN
+	void *fiber;
+#endif
 };
+
+#ifdef SNOW_CONTEXT_FAST
+/* In switch_x86_64.S. */
+void sn_ctx_swap(void **save_sp, void *load_sp);
 #endif
 
 /*
@@ -45,14 +81,33 @@ struct sn_ctx {
 int sn_ctx_make(struct sn_ctx *ctx, void *stack, size_t size,
     void (*entry)(void *), void *arg);
 
+/* Release what sn_ctx_make() took besides the stack (a TSan fiber). */
+void sn_ctx_destroy(struct sn_ctx *ctx);
+
+/*
+ * Describe the running thread's own context (a worker's), so that
+ * switches back to it can be announced to the sanitizers.
+ */
+void sn_ctx_init_thread(struct sn_ctx *ctx);
+
 /* Suspend the caller into from and resume to. */
 static inline void
 sn_ctx_switch(struct sn_ctx *from, struct sn_ctx *to)
 {
+#ifdef SN_ASAN
+	__sanitizer_start_switch_fiber(&from->fake_stack, to->stack_lo,
+	    to->stack_size);
+#endif
+#ifdef SN_TSAN
+	__tsan_switch_to_fiber(to->fiber, 0);
+#endif
 #ifdef SNOW_CONTEXT_FAST
 	sn_ctx_swap(&from->sp, to->sp);
 #else
 	swapcontext(&from->uc, &to->uc);
+#endif
+#ifdef SN_ASAN
+	__sanitizer_finish_switch_fiber(from->fake_stack, NULL, NULL);
 #endif
 }
 

@@ -8,6 +8,19 @@
 #include <string.h>
 
 #include "runq.h"
+#include "context.h"		/* SN_TSAN */
+
+/*
+ * ThreadSanitizer cannot see Concurrency Kit's fences, so tell it that an
+ * actor pushed here is published to whoever pops it.
+ */
+#ifdef SN_TSAN
+#define published(p)	__tsan_release(p)
+#define received(p)	__tsan_acquire(p)
+#else
+#define published(p)	((void)(p))
+#define received(p)	((void)(p))
+#endif
 
 #define SN_OVERFLOW_BATCH	64	/* actors moved per overflow lock */
 
@@ -43,6 +56,7 @@ sn_runq_destroy(struct sn_runq *q)
 void
 sn_runq_push(struct sn_runq *q, struct sn_proc *p)
 {
+	published(p);
 	if (sn_likely(ck_ring_enqueue_mpmc(&q->ring, q->slots, p)))
 		return;
 	p->next = NULL;
@@ -129,11 +143,16 @@ sn_runq_pop(struct sn_runq *q)
 {
 	struct sn_proc *p;
 
-	if (ck_ring_dequeue_mpmc(&q->ring, q->slots, &p))
+	if (ck_ring_dequeue_mpmc(&q->ring, q->slots, &p)) {
+		received(p);
 		return p;
+	}
 	if (atomic_load_explicit(&q->ov_count, memory_order_acquire) == 0)
 		return NULL;
-	return overflow_pop(q);
+	p = overflow_pop(q);
+	if (p != NULL)
+		received(p);
+	return p;
 }
 
 size_t

@@ -14,6 +14,7 @@
 
 #include <ck_pr.h>
 
+#include "fault.h"
 #include "scheduler.h"
 
 #define SN_LOW_EVERY	8	/* a low-priority pick per this many */
@@ -25,7 +26,13 @@
 #define SN_PRIO_LOG2	12
 #define SN_PID_BLOCK	256	/* PIDs a worker takes from the counter at once */
 
-struct sn_runtime sn_rt;
+/* The locks live as long as the process: a spawn that races a shutdown
+ * may still signal through them. */
+struct sn_runtime sn_rt = {
+	.done_lock = PTHREAD_MUTEX_INITIALIZER,
+	.done_cond = PTHREAD_COND_INITIALIZER,
+	.idle_lock = PTHREAD_MUTEX_INITIALIZER,
+};
 SN_TLS int32_t sn_budget;
 
 static SN_TLS struct sn_worker *tls_worker;
@@ -414,6 +421,9 @@ worker_main(void *arg)
 
 	tls_worker = w;
 	sn_budget = INT32_MAX;
+	sn_ctx_init_thread(&w->ctx);
+	/* Without it an overflow is a bare SIGSEGV: report it anyway. */
+	(void)sn_fault_thread_init(&w->altstack);
 	for (;;) {
 		p = pick(w);
 		if (p != NULL) {
@@ -434,6 +444,7 @@ worker_main(void *arg)
 		empty = 0;
 	}
 	spin_end(w, false);
+	sn_fault_thread_fini(&w->altstack);
 	tls_worker = NULL;
 	return NULL;
 }
@@ -681,9 +692,6 @@ teardown(unsigned nworkers)
 	sn_runq_destroy(&sn_rt.normal);
 	sn_runq_destroy(&sn_rt.low);
 	sn_pool_destroy(&sn_rt.pool);
-	pthread_mutex_destroy(&sn_rt.idle_lock);
-	pthread_mutex_destroy(&sn_rt.done_lock);
-	pthread_cond_destroy(&sn_rt.done_cond);
 }
 
 static void
@@ -727,6 +735,7 @@ int
 sn_sched_start(unsigned nworkers, size_t stack_size)
 {
 	unsigned made, i;
+	bool faults = false;
 	int err;
 
 	/* Field by field: state may be read by a spawn on another thread. */
@@ -738,11 +747,10 @@ sn_sched_start(unsigned nworkers, size_t stack_size)
 	atomic_store(&sn_rt.nidle, 0);
 	atomic_store(&sn_rt.nspinning, 0);
 	atomic_store(&sn_rt.stop, false);
-	pthread_mutex_init(&sn_rt.idle_lock, NULL);
-	pthread_mutex_init(&sn_rt.done_lock, NULL);
-	pthread_cond_init(&sn_rt.done_cond, NULL);
 	sn_rt.nworkers = nworkers;
 	err = build(nworkers, stack_size, &made);
+	if (err == 0 && (err = sn_fault_install()) == 0)
+		faults = true;
 	for (i = 0; err == 0 && i < nworkers; i++) {
 		struct sn_worker *w = &sn_rt.workers[i];
 
@@ -752,6 +760,8 @@ sn_sched_start(unsigned nworkers, size_t stack_size)
 	if (err != 0) {
 		if (sn_rt.workers != NULL)
 			join_workers(made);
+		if (faults)
+			sn_fault_remove();
 		teardown(made);
 		sn_rt.nworkers = 0;
 		return err;
@@ -783,6 +793,7 @@ sn_sched_stop(void)
 	atomic_store(&sn_rt.state, SN_RT_STOPPING);
 	wait_idle();
 	join_workers(n);
+	sn_fault_remove();
 
 	pthread_mutex_lock(&stats_lock);
 	stats_collect(&last_stats);

@@ -24,6 +24,7 @@
 
 #include "context.h"
 #include "deque.h"
+#include "fault.h"
 #include "internal.h"
 #include "proc.h"
 #include "runq.h"
@@ -55,6 +56,7 @@ struct sn_worker {
 	bool started;
 	bool spinning;			/* counted in rt.nspinning */
 	uint64_t pid_next, pid_end;	/* this worker's block of PIDs */
+	struct sn_fault_stack altstack;	/* where overflows are reported */
 
 	/* Parking: the futex word is set by whoever takes us off the list. */
 	_Atomic uint32_t wake_word SN_ALIGNED;

@@ -89,8 +89,14 @@ sn_pool_destroy(struct sn_stack_pool *pool)
 		int i;
 
 		next = s->next;
-		for (i = 0; i < SN_SLAB_STACKS; i++)
+		for (i = 0; i < SN_SLAB_STACKS; i++) {
+			struct sn_proc *p = slot_proc(pool,
+			    (char *)s->base + i * pool->slot_size);
+
+			if (p->booted)
+				sn_ctx_destroy(&p->ctx);
 			stack_deregister(s->vg_id[i]);
+		}
 		munmap(s->base, s->len);
 		free(s);
 	}

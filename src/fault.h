@@ -1,0 +1,29 @@
+/*
+ * Stack overflow reports.
+ *
+ * An actor that runs off the end of its stack touches the guard pages
+ * below it.  Worker threads handle the fault on an alternate signal stack
+ * (the actor's stack is the one that is full), name the actor and its
+ * stack size on stderr and abort.  Any other fault is passed on to the
+ * handler that was installed before the runtime started.
+ */
+#ifndef SN_FAULT_H
+#define SN_FAULT_H
+
+#include <stddef.h>
+
+struct sn_fault_stack {
+	void *base;
+	size_t size;
+};
+
+/* Install the SIGSEGV and SIGBUS handlers; 0 or an errno value. */
+int sn_fault_install(void);
+/* Put back the handlers that were there before. */
+void sn_fault_remove(void);
+
+/* Give the calling worker thread an alternate signal stack. */
+int sn_fault_thread_init(struct sn_fault_stack *fs);
+void sn_fault_thread_fini(struct sn_fault_stack *fs);
+
+#endif /* SN_FAULT_H */
