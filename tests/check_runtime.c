@@ -149,16 +149,27 @@ END_TEST
 
 #define STEAL_CHILDREN 400
 static pthread_t seen_threads[STEAL_CHILDREN];
-static _Atomic int seen_count;
+static _Atomic int seen_count, two_threads;
+static _Atomic unsigned long first_thread;
 
+/*
+ * Holds its worker until a child has run on another thread (or 50 ms have
+ * passed), so the other worker must steal to make progress, however slow
+ * the machine or the tool the test runs under.
+ */
 static void
 busy_child(const void *arg)
 {
-	double end = now() + 0.0005;
+	double end = now() + 0.05;
+	int i = atomic_fetch_add(&seen_count, 1);
+	unsigned long self = (unsigned long)pthread_self(), first = 0;
 
 	(void)arg;
-	seen_threads[atomic_fetch_add(&seen_count, 1)] = pthread_self();
-	while (now() < end)
+	seen_threads[i] = pthread_self();
+	if (!atomic_compare_exchange_strong(&first_thread, &first, self) &&
+	    first != self)
+		atomic_store(&two_threads, 1);
+	while (!atomic_load(&two_threads) && now() < end)
 		;
 }
 
@@ -178,6 +189,8 @@ START_TEST(actors_spread_over_workers_by_stealing)
 	int i, distinct = 1;
 
 	atomic_store(&seen_count, 0);
+	atomic_store(&two_threads, 0);
+	atomic_store(&first_thread, 0);
 	init_ok(2);
 	/* The children land on one worker's deque: the other must steal. */
 	spawn_ok(spawn_children, NULL, 0, SNOW_PRIO_NORMAL);
