@@ -22,7 +22,7 @@
 #define received(p)	((void)(p))
 #endif
 
-#define SN_OVERFLOW_BATCH	64	/* actors moved per overflow lock */
+#define SN_OVERFLOW_BATCH	64	/* actors moved per overflow refill */
 
 int
 sn_runq_init(struct sn_runq *q, unsigned log2_size)
@@ -53,88 +53,65 @@ sn_runq_destroy(struct sn_runq *q)
 	pthread_mutex_destroy(&q->lock);
 }
 
-void
-sn_runq_push(struct sn_runq *q, struct sn_proc *p)
+bool
+sn_runq_push_owner(struct sn_runq *q, struct sn_proc *p)
 {
 	published(p);
-	if (sn_likely(ck_ring_enqueue_mpmc(&q->ring, q->slots, p)))
-		return;
+	return ck_ring_enqueue_spmc(&q->ring, q->slots, p);
+}
+
+/* Called under lock. */
+static void
+overflow_append(struct sn_runq *q, struct sn_proc *p)
+{
 	p->next = NULL;
-	pthread_mutex_lock(&q->lock);
 	if (q->ov_tail != NULL)
 		q->ov_tail->next = p;
 	else
 		q->ov_head = p;
 	q->ov_tail = p;
 	atomic_fetch_add_explicit(&q->ov_count, 1, memory_order_release);
-	pthread_mutex_unlock(&q->lock);
 }
 
-/* Detach up to SN_OVERFLOW_BATCH actors from the front of the overflow. */
-static struct sn_proc *
-overflow_take(struct sn_runq *q)
+void
+sn_runq_push(struct sn_runq *q, struct sn_proc *p)
 {
-	struct sn_proc *first, *last;
-	size_t n = 1;
-
+	published(p);
 	pthread_mutex_lock(&q->lock);
-	first = q->ov_head;
-	if (first != NULL) {
-		for (last = first; last->next != NULL &&
-		    n < SN_OVERFLOW_BATCH; last = last->next)
-			n++;
-		q->ov_head = last->next;
-		if (q->ov_head == NULL)
-			q->ov_tail = NULL;
-		last->next = NULL;
-		atomic_fetch_sub_explicit(&q->ov_count, n,
-		    memory_order_relaxed);
-	}
-	pthread_mutex_unlock(&q->lock);
-	return first;
-}
-
-/* Put a list back in front of the overflow, where it came from. */
-static void
-overflow_return(struct sn_runq *q, struct sn_proc *list)
-{
-	struct sn_proc *last = list;
-	size_t n = 1;
-
-	while (last->next != NULL) {
-		last = last->next;
-		n++;
-	}
-	pthread_mutex_lock(&q->lock);
-	last->next = q->ov_head;
-	q->ov_head = list;
-	if (q->ov_tail == NULL)
-		q->ov_tail = last;
-	atomic_fetch_add_explicit(&q->ov_count, n, memory_order_release);
+	/* Behind the overflow if there is one, to keep the order. */
+	if (sn_load(&q->ov_count) != 0 ||
+	    !ck_ring_enqueue_spmc(&q->ring, q->slots, p))
+		overflow_append(q, p);
 	pthread_mutex_unlock(&q->lock);
 }
 
 /*
- * Take a batch off the overflow under one lock, return its first actor
- * and move the rest into the ring, which is empty or nearly so when we get
- * here.  Taking one at a time would make every pop fight the pushing
- * thread for the lock while the list is long.
+ * The ring is empty but the overflow is not: under the producers' lock,
+ * take the first overflowed actor and move a batch of the next ones into
+ * the ring, so the following pops are lock-free again.
  */
 static struct sn_proc *
 overflow_pop(struct sn_runq *q)
 {
-	struct sn_proc *first = overflow_take(q), *rest, *next;
+	struct sn_proc *first, *p;
+	size_t moved = 0;
 
-	if (first == NULL)
-		return NULL;
-	for (rest = first->next; rest != NULL; rest = next) {
-		next = rest->next;
-		if (!ck_ring_enqueue_mpmc(&q->ring, q->slots, rest))
-			break;
+	pthread_mutex_lock(&q->lock);
+	first = q->ov_head;
+	if (first != NULL) {
+		q->ov_head = first->next;
+		moved = 1;
+		while ((p = q->ov_head) != NULL && moved < SN_OVERFLOW_BATCH &&
+		    ck_ring_enqueue_spmc(&q->ring, q->slots, p)) {
+			q->ov_head = p->next;
+			moved++;
+		}
+		if (q->ov_head == NULL)
+			q->ov_tail = NULL;
+		atomic_fetch_sub_explicit(&q->ov_count, moved,
+		    memory_order_relaxed);
 	}
-	if (rest != NULL)
-		overflow_return(q, rest);	/* the ring filled up again */
-	first->next = NULL;
+	pthread_mutex_unlock(&q->lock);
 	return first;
 }
 

@@ -1,14 +1,29 @@
 /*
- * Multi-producer, multi-consumer run queues: a Concurrency Kit ring with an
- * unbounded overflow list behind it, so a push never fails and nothing is
- * dropped when the ring is full.  Order is first-in first-out while the
- * ring has room; items that overflowed come out after the ring drains.
+ * Run queues on Concurrency Kit rings.
+ *
+ * Consumers take from the ring lock-free (ck_ring's multi-consumer
+ * dequeue).  Producers never spin on each other: ck_ring's multi-producer
+ * enqueue waits, spinning, for every producer ahead of it to commit, and a
+ * producer preempted there stalls all the others; with more threads than
+ * cores (workers plus the application's own threads) that turned into
+ * seconds.  So:
+ *
+ *  - a shared queue (sn_runq_push) takes a mutex around a single-producer
+ *    enqueue, and when the ring is full appends to an unbounded overflow
+ *    list under the same mutex: a push never fails, nothing is dropped;
+ *  - a worker's own FIFO has one producer, its owner
+ *    (sn_runq_push_owner), which enqueues with no lock at all and, when
+ *    the ring is full, is told so and puts the actor elsewhere.
+ *
+ * Order is first-in first-out while the ring has room; actors that
+ * overflowed come out after the ring drains.
  */
 #ifndef SN_RUNQ_H
 #define SN_RUNQ_H
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <ck_ring.h>
@@ -19,7 +34,7 @@
 struct sn_runq {
 	ck_ring_t ring;
 	ck_ring_buffer_t *slots;
-	/* Overflow, used only when the ring is full. */
+	/* Producers of a shared queue, and the overflow. */
 	pthread_mutex_t lock SN_ALIGNED;
 	struct sn_proc *ov_head, *ov_tail;	/* under lock */
 	_Atomic size_t ov_count;
@@ -28,7 +43,11 @@ struct sn_runq {
 int sn_runq_init(struct sn_runq *q, unsigned log2_size);
 /* Frees the queue; it must be empty and unused. */
 void sn_runq_destroy(struct sn_runq *q);
+/* Any thread; never fails. */
 void sn_runq_push(struct sn_runq *q, struct sn_proc *p);
+/* The queue's single producer only; false when the ring is full. */
+bool sn_runq_push_owner(struct sn_runq *q, struct sn_proc *p);
+/* Any thread; NULL when empty. */
 struct sn_proc *sn_runq_pop(struct sn_runq *q);
 /* Approximate, for idle checks. */
 size_t sn_runq_size(struct sn_runq *q);

@@ -348,7 +348,11 @@ requeue(struct sn_worker *w, struct sn_proc *p)
 		wake_one();
 		return;
 	}
-	sn_runq_push(&w->fifo, p);
+	if (!sn_runq_push_owner(&w->fifo, p)) {
+		sn_runq_push(&sn_rt.normal, p);	/* our FIFO is full */
+		wake_one();
+		return;
+	}
 	/* Only worth a wake when the FIFO holds more than this actor. */
 	if (sn_runq_size(&w->fifo) > 1)
 		wake_one_cheap();
