@@ -56,11 +56,13 @@ void
 sn_ctx_init_thread(struct sn_ctx *ctx)
 {
 #ifdef SN_ASAN
+	/* Once per thread: on the main thread pthread_getattr_np() parses
+	 * /proc/self/maps, which grows with every slab of stacks. */
+	static __thread void *lo;
+	static __thread size_t size;
 	pthread_attr_t attr;
-	void *lo = NULL;
-	size_t size = 0;
 
-	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+	if (size == 0 && pthread_getattr_np(pthread_self(), &attr) == 0) {
 		pthread_attr_getstack(&attr, &lo, &size);
 		pthread_attr_destroy(&attr);
 	}
