@@ -93,7 +93,7 @@ sn_runq_push(struct sn_runq *q, struct sn_proc *p)
 static struct sn_proc *
 overflow_pop(struct sn_runq *q)
 {
-	struct sn_proc *first, *p;
+	struct sn_proc *first, *p, *next;
 	size_t moved = 0;
 
 	pthread_mutex_lock(&q->lock);
@@ -101,9 +101,14 @@ overflow_pop(struct sn_runq *q)
 	if (first != NULL) {
 		q->ov_head = first->next;
 		moved = 1;
-		while ((p = q->ov_head) != NULL && moved < SN_OVERFLOW_BATCH &&
-		    ck_ring_enqueue_spmc(&q->ring, q->slots, p)) {
-			q->ov_head = p->next;
+		while ((p = q->ov_head) != NULL && moved < SN_OVERFLOW_BATCH) {
+			/* Once in the ring, p may run, exit and be reused
+			 * at once: read its link first. */
+			next = p->next;
+			published(p);
+			if (!ck_ring_enqueue_spmc(&q->ring, q->slots, p))
+				break;
+			q->ov_head = next;
 			moved++;
 		}
 		if (q->ov_head == NULL)

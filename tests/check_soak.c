@@ -131,7 +131,8 @@ struct dq_shared {
 	struct sn_deque dq;
 	size_t n;			/* items are ITEM(0) .. ITEM(n - 1) */
 	_Atomic uint32_t *hits;		/* times each item was taken */
-	atomic_size_t stolen;		/* takes by thieves */
+	atomic_size_t stolen;		/* takes by thieves, added at the end */
+	atomic_bool any_stolen;		/* a thief has taken something */
 	atomic_size_t bogus;		/* takes of values never pushed */
 	atomic_size_t disorder;		/* a thief's steals out of order */
 	atomic_int ready;		/* thieves that have started */
@@ -173,7 +174,8 @@ dq_thief(void *arg)
 			if (stolen > 0 && i <= last)
 				disorder++;
 			last = i;
-			stolen++;
+			if (stolen++ == 0)
+				atomic_store(&s->any_stolen, true);
 			continue;
 		}
 		/*
@@ -244,6 +246,7 @@ dq_round(size_t n, uint64_t seed, struct dq_result *res)
 	for (i = 0; i < n; i++)
 		atomic_init(&s.hits[i], 0);
 	atomic_init(&s.stolen, 0);
+	atomic_init(&s.any_stolen, false);
 	atomic_init(&s.bogus, 0);
 	atomic_init(&s.disorder, 0);
 	atomic_init(&s.ready, 0);
@@ -274,6 +277,14 @@ dq_round(size_t n, uint64_t seed, struct dq_result *res)
 		sz = sn_deque_size(&s.dq);
 		if (sz > res->max_size)
 			res->max_size = sz;
+		/*
+		 * Until a thief has taken something, give them up to two
+		 * seconds per burst: under valgrind, which runs one thread
+		 * at a time, the owner could otherwise do all the work.
+		 */
+		for (k = 0; k < 2000 && !atomic_load(&s.any_stolen) &&
+		    sn_deque_size(&s.dq) != 0; k++)
+			usleep(1000);
 		/* Up to one more pop than pushes: often ends on empty. */
 		pops = rnd(&rng, (uint32_t)burst + 2);
 		for (k = 0; k < pops; k++) {
@@ -385,6 +396,18 @@ END_TEST
 #define SOAK_MAX_ACTORS		200000
 #define SOAK_MIN_SMALL		2000	/* per round, SNOW_TEST_SCALE_DOWN */
 #define SOAK_MAX_SMALL		20000
+/*
+ * ThreadSanitizer tracks every actor context as a fiber and dies beyond
+ * 8128 threads and fibers: a round there never spawns more actors than
+ * that, so never maps more stacks.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define SOAK_TSAN		1
+#else
+#define SOAK_TSAN		0
+#endif
+#define SOAK_MIN_TSAN		1000
+#define SOAK_MAX_TSAN		4000
 #define SOAK_MAX_WORKERS	4
 #define SOAK_OUTSIDE		2	/* spawning pthreads besides main */
 #define SOAK_WARMUP		2	/* rounds before RSS is the baseline */
@@ -1125,8 +1148,10 @@ START_TEST(soak)
 {
 	unsigned seconds = soak_seconds();
 	bool small = env_flag("SNOW_TEST_SCALE_DOWN");
-	uint32_t min_actors = small ? SOAK_MIN_SMALL : SOAK_MIN_ACTORS;
-	uint32_t max_actors = small ? SOAK_MAX_SMALL : SOAK_MAX_ACTORS;
+	uint32_t min_actors = SOAK_TSAN ? SOAK_MIN_TSAN :
+	    small ? SOAK_MIN_SMALL : SOAK_MIN_ACTORS;
+	uint32_t max_actors = SOAK_TSAN ? SOAK_MAX_TSAN :
+	    small ? SOAK_MAX_SMALL : SOAK_MAX_ACTORS;
 	struct soak_totals tot = { 0 };
 	const char *seed_env = getenv("SNOW_SOAK_SEED");
 	uint64_t seed, rng;
