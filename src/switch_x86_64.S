@@ -8,12 +8,8 @@
  */
 	.text
 
-/* void sn_ctx_swap(void **save_sp, void *load_sp) */
-	.globl	sn_ctx_swap
-	.hidden	sn_ctx_swap
-	.type	sn_ctx_swap, @function
-	.p2align 4
-sn_ctx_swap:
+/* Push the callee-saved state and store the stack pointer in *%rdi. */
+.macro SAVE_CALLER
 	pushq	%rbp
 	pushq	%rbx
 	pushq	%r12
@@ -24,6 +20,15 @@ sn_ctx_swap:
 	stmxcsr	8(%rsp)
 	fnstcw	(%rsp)
 	movq	%rsp, (%rdi)
+.endm
+
+/* void sn_ctx_swap(void **save_sp, void *load_sp) */
+	.globl	sn_ctx_swap
+	.hidden	sn_ctx_swap
+	.type	sn_ctx_swap, @function
+	.p2align 4
+sn_ctx_swap:
+	SAVE_CALLER
 	movq	%rsi, %rsp
 	fldcw	(%rsp)
 	ldmxcsr	8(%rsp)
@@ -49,16 +54,7 @@ sn_ctx_swap:
 	.type	sn_ctx_boot, @function
 	.p2align 4
 sn_ctx_boot:
-	pushq	%rbp
-	pushq	%rbx
-	pushq	%r12
-	pushq	%r13
-	pushq	%r14
-	pushq	%r15
-	subq	$16, %rsp
-	stmxcsr	8(%rsp)
-	fnstcw	(%rsp)
-	movq	%rsp, (%rdi)
+	SAVE_CALLER
 	movq	%rsi, %rdi
 	andq	$-16, %rsp
 	call	setcontext@PLT
