@@ -37,7 +37,9 @@ struct sn_runq {
 	/* Producers of a shared queue, and the overflow. */
 	pthread_mutex_t lock SN_ALIGNED;
 	struct sn_proc *ov_head, *ov_tail;	/* under lock */
-	_Atomic size_t ov_count;
+	/* Read by every pop that finds the ring empty: a line of its own,
+	 * or idle consumers would pull the lock away from the producer. */
+	_Atomic size_t ov_count SN_ALIGNED;
 };
 
 int sn_runq_init(struct sn_runq *q, unsigned log2_size);

@@ -440,7 +440,13 @@ worker_main(void *arg)
 			break;
 		if (++empty < SN_IDLE_SPINS) {
 			spin_begin(w);
-			sn_cpu_relax();
+			/* Now and then let the kernel run someone else: with
+			 * more threads than CPUs the thread that would give
+			 * us work may be waiting for this one. */
+			if (empty % 64 == 0)
+				sched_yield();
+			else
+				sn_cpu_relax();
 			continue;
 		}
 		spin_end(w, false);
