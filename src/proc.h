@@ -41,7 +41,7 @@ struct sn_proc {
 	uint8_t exit_reason;		/* enum sn_exit_reason, once exited */
 	uint8_t priority;		/* enum snow_priority */
 	uint8_t booted;			/* ctx is parked in proc_main() */
-	int32_t reductions;		/* budget of a slice */
+	int32_t reductions;		/* budget of each slice it gets */
 	snow_actor_fn fn;
 	const void *args;		/* what fn receives */
 	void *args_heap;		/* copy of large arguments, freed at exit */

@@ -379,7 +379,7 @@ run(struct sn_worker *w, struct sn_proc *p)
 {
 	w->current = p;
 	atomic_store_explicit(&p->state, SN_RUNNING, memory_order_relaxed);
-	sn_budget = SNOW_REDUCTIONS;
+	sn_budget = p->reductions;
 	sn_count(&w->n_switches, 1);
 	sn_ctx_switch(&w->ctx, &p->ctx);
 	w->current = NULL;
