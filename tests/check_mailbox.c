@@ -1,0 +1,189 @@
+/*
+ * The mailbox queue on its own: order, emptiness, and millions of
+ * messages from concurrent senders with none lost, duplicated or
+ * reordered within a sender.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mailbox.h"
+
+#ifdef HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+#define SENDERS 4
+#define PER_SENDER (RUNNING_ON_VALGRIND ? 20000u : 500000u)
+
+START_TEST(empty_mailbox_pops_null)
+{
+	struct sn_mailbox mb;
+
+	sn_mailbox_init(&mb);
+	ck_assert_ptr_null(sn_mailbox_pop(&mb));
+	ck_assert_ptr_null(sn_mailbox_pop(&mb));
+}
+END_TEST
+
+START_TEST(one_sender_fifo)
+{
+	struct sn_mailbox mb;
+	struct sn_msg *m;
+	uint32_t i, v, next = 0;
+
+	sn_mailbox_init(&mb);
+	for (i = 0; i < 1000; i++) {
+		m = sn_msg_new(7, &i, sizeof(i));
+		ck_assert_ptr_nonnull(m);
+		sn_mailbox_push(&mb, m);
+		if (i % 3 != 0)
+			continue;
+		/* Pops interleaved with pushes come out oldest first. */
+		m = sn_mailbox_pop(&mb);
+		ck_assert_ptr_nonnull(m);
+		memcpy(&v, m->data, sizeof(v));
+		ck_assert_uint_eq(v, next++);
+		sn_msg_free(m);
+	}
+	while ((m = sn_mailbox_pop(&mb)) != NULL) {
+		memcpy(&v, m->data, sizeof(v));
+		ck_assert_uint_eq(v, next++);
+		sn_msg_free(m);
+	}
+	ck_assert_uint_eq(next, 1000);
+}
+END_TEST
+
+START_TEST(order_and_contents)
+{
+	struct sn_mailbox mb;
+	struct sn_msg *m;
+	char text[32];
+	int i;
+
+	sn_mailbox_init(&mb);
+	for (i = 0; i < 100; i++) {
+		snprintf(text, sizeof(text), "message %d", i);
+		sn_mailbox_push(&mb, sn_msg_new((uint64_t)i, text,
+		    strlen(text) + 1));
+	}
+	for (i = 0; i < 100; i++) {
+		m = sn_mailbox_pop(&mb);
+		ck_assert_ptr_nonnull(m);
+		snprintf(text, sizeof(text), "message %d", i);
+		ck_assert_uint_eq(m->tag, (uint64_t)i);
+		ck_assert_uint_eq(m->len, strlen(text) + 1);
+		ck_assert_str_eq((const char *)m->data, text);
+		/* The ABI's view: [tag][len][bytes] from &tag. */
+		ck_assert_uint_eq(((const uint64_t *)&m->tag)[1], m->len);
+		sn_msg_free(m);
+	}
+	ck_assert_ptr_null(sn_mailbox_pop(&mb));
+}
+END_TEST
+
+START_TEST(message_sizes)
+{
+	struct sn_msg *m = sn_msg_new(1, NULL, 0);
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(m->len, 0);
+	sn_msg_free(m);
+	ck_assert_ptr_null(sn_msg_new(1, "x", UINT64_MAX));
+}
+END_TEST
+
+struct sender {
+	pthread_t tid;
+	struct sn_mailbox *mb;
+	uint64_t id;
+};
+
+static void *
+send_all(void *arg)
+{
+	struct sender *s = arg;
+	uint64_t seq;
+
+	for (seq = 0; seq < PER_SENDER; seq++) {
+		struct sn_msg *m = sn_msg_new(s->id, &seq, sizeof(seq));
+
+		if (m == NULL)
+			abort();
+		sn_mailbox_push(s->mb, m);
+	}
+	return NULL;
+}
+
+START_TEST(concurrent_senders_lose_nothing)
+{
+	struct sender senders[SENDERS];
+	uint64_t expect[SENDERS] = { 0 }, got = 0, seq;
+	struct sn_mailbox mb;
+	struct sn_msg *m;
+	int i, bad = 0;
+
+	sn_mailbox_init(&mb);
+	for (i = 0; i < SENDERS; i++) {
+		senders[i].mb = &mb;
+		senders[i].id = (uint64_t)i;
+		ck_assert_int_eq(pthread_create(&senders[i].tid, NULL,
+		    send_all, &senders[i]), 0);
+	}
+	while (got < (uint64_t)SENDERS * PER_SENDER) {
+		m = sn_mailbox_pop(&mb);
+		if (m == NULL)
+			continue;	/* empty, or a push half done */
+		memcpy(&seq, m->data, sizeof(seq));
+		if (m->tag >= SENDERS || seq != expect[m->tag])
+			bad++;		/* lost, duplicated or reordered */
+		else
+			expect[m->tag]++;
+		sn_msg_free(m);
+		got++;
+	}
+	for (i = 0; i < SENDERS; i++)
+		pthread_join(senders[i].tid, NULL);
+	ck_assert_int_eq(bad, 0);
+	for (i = 0; i < SENDERS; i++)
+		ck_assert_uint_eq(expect[i], PER_SENDER);
+	ck_assert_ptr_null(sn_mailbox_pop(&mb));
+}
+END_TEST
+
+static Suite *
+mailbox_suite(void)
+{
+	Suite *s = suite_create("mailbox");
+	TCase *tc = tcase_create("mailbox");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, empty_mailbox_pops_null);
+	tcase_add_test(tc, one_sender_fifo);
+	tcase_add_test(tc, order_and_contents);
+	tcase_add_test(tc, message_sizes);
+	tcase_add_test(tc, concurrent_senders_lose_nothing);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(mailbox_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
