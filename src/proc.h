@@ -46,6 +46,7 @@ struct sn_proc {
 	const void *args;		/* what fn receives */
 	void *args_heap;		/* copy of large arguments, freed at exit */
 	struct sn_proc *next;		/* link in a pool or overflow list */
+	struct sn_proc *pt_next;	/* link in the process table */
 	void *stack_lo;			/* lowest usable byte, above the guard */
 	size_t stack_size;		/* usable bytes below this block */
 	void *mailbox;			/* reserved for message passing */
