@@ -225,7 +225,7 @@ pool_refill(struct sn_stack_pool *pool, struct sn_stack_cache *cache)
 
 	for (;;) {
 		pthread_mutex_lock(&pool->lock);
-		list = pool_take(pool, cache ? SN_CACHE_BATCH : 1, &got);
+		list = pool_take(pool, SN_CACHE_BATCH, &got);
 		pthread_mutex_unlock(&pool->lock);
 		if (list != NULL)
 			break;
@@ -235,10 +235,8 @@ pool_refill(struct sn_stack_pool *pool, struct sn_stack_cache *cache)
 			return NULL;
 		}
 	}
-	if (cache != NULL) {
-		cache->head = list->next;
-		cache->count = got - 1;
-	}
+	cache->head = list->next;
+	cache->count = got - 1;
 	list->next = NULL;
 	return list;
 }
@@ -260,7 +258,7 @@ sn_pool_get(struct sn_stack_pool *pool, struct sn_stack_cache *cache)
 	struct sn_proc *p;
 	int err;
 
-	if (cache != NULL && cache->head != NULL) {
+	if (cache->head != NULL) {
 		p = cache->head;
 		cache->head = p->next;
 		cache->count--;
@@ -287,14 +285,6 @@ sn_pool_put(struct sn_stack_pool *pool, struct sn_stack_cache *cache,
 	struct sn_proc *list;
 	unsigned n;
 
-	if (cache == NULL) {
-		pthread_mutex_lock(&pool->lock);
-		p->next = pool->free;
-		pool->free = p;
-		pool->nfree++;
-		pthread_mutex_unlock(&pool->lock);
-		return;
-	}
 	p->next = cache->head;
 	cache->head = p;
 	if (++cache->count <= SN_CACHE_MAX)

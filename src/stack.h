@@ -44,7 +44,8 @@ void sn_pool_destroy(struct sn_stack_pool *pool);
 
 /*
  * A block whose context is parked in entry, or NULL with errno ENOMEM.
- * cache may be NULL (threads that are not workers).
+ * Every thread goes through a cache: workers their own, other threads a
+ * thread-local one (see scheduler.c).
  */
 struct sn_proc *sn_pool_get(struct sn_stack_pool *pool,
     struct sn_stack_cache *cache);
