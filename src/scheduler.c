@@ -591,9 +591,7 @@ sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
 	if (w != NULL)
 		atomic_store_explicit(&w->n_spawned, sn_load(&w->n_spawned) + 1,
 		    memory_order_release);
-	else
-		atomic_fetch_add_explicit(&sn_rt.outside_spawned, 1,
-		    memory_order_relaxed);
+	/* An outside spawn was counted by outside_enter(). */
 	/* After this the actor may run, exit and be reused: use pid only. */
 	enqueue_new(w, p);
 	return pid;
@@ -661,7 +659,8 @@ stats_collect(struct snow_rt_stats *out)
 	unsigned i;
 
 	memset(out, 0, sizeof(*out));
-	out->spawned = sn_load(&sn_rt.outside_spawned);
+	/* Outside spawns still in flight are counted too, until refused. */
+	out->spawned = (uint64_t)sn_load(&sn_rt.outside_live);
 	out->workers = sn_rt.nworkers;
 	out->stacks_mapped = sn_load(&sn_rt.pool.mapped);
 	for (i = 0; i < sn_rt.nworkers; i++) {
@@ -753,7 +752,6 @@ sn_sched_start(unsigned nworkers, size_t stack_size)
 	sn_rt.main_pid = 0;
 	sn_rt.idle_head = NULL;
 	atomic_store(&sn_rt.outside_live, 0);
-	atomic_store(&sn_rt.outside_spawned, 0);
 	atomic_store(&sn_rt.nidle, 0);
 	atomic_store(&sn_rt.nspinning, 0);
 	atomic_store(&sn_rt.stop, false);

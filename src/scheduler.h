@@ -80,10 +80,9 @@ struct sn_runtime {
 	struct sn_runq high, normal, low;
 	uint64_t main_pid;
 
-	/* Spawns by threads that are not workers: outside_live counts them
-	 * for quiescence (minus those refused), outside_spawned for stats. */
+	/* Spawns by threads that are not workers, minus those refused: for
+	 * quiescence and for the stats. */
 	_Atomic int64_t outside_live SN_ALIGNED;
-	_Atomic uint64_t outside_spawned;
 	pthread_mutex_t done_lock;
 	pthread_cond_t done_cond;
 
