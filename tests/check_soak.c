@@ -53,6 +53,8 @@
 
 #include "deque.h"
 
+#include "run_suite.h"
+
 #define SOAK_DEFAULT_SECONDS	5
 #define SOAK_MAX_SECONDS	(7 * 24 * 3600)
 /* Check's timeout must never fire before the time-bounded loops end. */
@@ -213,6 +215,21 @@ dq_burst(uint64_t *rng)
 	return 16384 + rnd(rng, 65536 - 16384 + 1);
 }
 
+/*
+ * The owner popped p: it must be the newest item still in the mirror of
+ * what the owner pushed.
+ */
+static void
+owner_took(struct dq_shared *s, void *p, const uint32_t *mirror,
+    size_t *depth, size_t *lifo_bad)
+{
+	if (*depth == 0 || INDEX(p) != mirror[*depth - 1])
+		(*lifo_bad)++;
+	else
+		(*depth)--;
+	dq_take(s, p);
+}
+
 struct dq_result {
 	size_t popped, stolen, max_size;
 };
@@ -292,11 +309,7 @@ dq_round(size_t n, uint64_t seed, struct dq_result *res)
 				depth = 0;	/* the thieves took the rest */
 				break;
 			}
-			if (depth == 0 || INDEX(p) != mirror[depth - 1])
-				lifo_bad++;
-			else
-				depth--;
-			dq_take(&s, p);
+			owner_took(&s, p, mirror, &depth, &lifo_bad);
 			popped++;
 		}
 		/*
@@ -308,11 +321,7 @@ dq_round(size_t n, uint64_t seed, struct dq_result *res)
 			sched_yield();
 	}
 	while ((p = sn_deque_pop(&s.dq)) != NULL) {
-		if (depth == 0 || INDEX(p) != mirror[depth - 1])
-			lifo_bad++;
-		else
-			depth--;
-		dq_take(&s, p);
+		owner_took(&s, p, mirror, &depth, &lifo_bad);
 		popped++;
 	}
 	atomic_store(&s.done, true);
@@ -1253,11 +1262,5 @@ soak_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(soak_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(soak_suite());
 }
