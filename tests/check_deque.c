@@ -21,6 +21,8 @@
 
 #include "deque.h"
 
+#include "run_suite.h"
+
 #define ITEM(i)		((void *)((uintptr_t)(i) + 1))
 #define INDEX(p)	((size_t)((uintptr_t)(p) - 1))
 
@@ -534,11 +536,5 @@ deque_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(deque_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(deque_suite());
 }

@@ -18,6 +18,8 @@
 
 #include <snow/runtime.h>
 
+#include "run_suite.h"
+
 #define TIMEOUT 120
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -347,11 +349,5 @@ hardening_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(hardening_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(hardening_suite());
 }

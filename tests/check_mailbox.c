@@ -15,6 +15,8 @@
 
 #include "mailbox.h"
 
+#include "run_suite.h"
+
 #ifdef HAVE_VALGRIND_VALGRIND_H
 #include <valgrind/valgrind.h>
 #else
@@ -179,11 +181,5 @@ mailbox_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(mailbox_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(mailbox_suite());
 }

@@ -13,6 +13,8 @@
 
 #include "ptable.h"
 
+#include "run_suite.h"
+
 #define N 50000
 #define THREADS 4
 #define PER_THREAD 20000
@@ -170,11 +172,5 @@ ptable_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(ptable_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(ptable_suite());
 }

@@ -19,6 +19,8 @@
 
 #include <snow/runtime.h>
 
+#include "run_suite.h"
+
 #ifdef HAVE_VALGRIND_VALGRIND_H
 #include <valgrind/valgrind.h>
 #else
@@ -791,11 +793,5 @@ runtime_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(runtime_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(runtime_suite());
 }
