@@ -5,8 +5,9 @@
 # a warm-up of each, then RUNS rounds that alternate the systems, for one
 # worker and for all cores.  Prints and writes a table of median wall time
 # (min-max), peak RSS, and the ratio snow-rt / peer (below 1: snow-rt is
-# faster), then the micro costs.  A run whose check fails is refused: the
-# harness stops with an error.
+# faster), then the micro costs: resident in bytes per actor instead of
+# time, ping-pong with its median messages per second after the time.  A
+# run whose check fails is refused: the harness stops with an error.
 #
 # usage: bench/run.sh [--quick] [--runs N] [--out DIR]
 #   --quick   small sizes and one round: keeps the benchmarks building and
@@ -87,9 +88,11 @@ run() {
 }
 
 if [ $quick = 1 ]; then
-	sizes="spawn-tree=1000 spawn-flat=10000 yield-storm=100000 resident=1000"
+	sizes="spawn-tree=1000 spawn-flat=10000 yield-storm=100000 resident=1000
+		skynet-msg=1000 ping-pong=10000 ring=100000"
 else
-	sizes="spawn-tree=1000000 spawn-flat=1000000 yield-storm=10000000 resident=100000"
+	sizes="spawn-tree=1000000 spawn-flat=1000000 yield-storm=10000000 resident=100000
+		skynet-msg=1000000 ping-pong=1000000 ring=10000000"
 fi
 workers_list="1"
 [ "$ncpu" -gt 1 ] && workers_list="1 $ncpu"
@@ -141,7 +144,7 @@ table=$out/results.md
 			line = "| " kw[1] " | " kw[2]
 			for (s = 1; s <= 3; s++) {
 				k = key " " sys[s]; m = n[k]
-				if (xname[key] != "") {
+				if (xname[key] == "rss_per_actor_bytes") {
 					for (j = 1; j <= m; j++) v[j] = x[k, j]
 					med[s] = median(v, m)
 					lo = hi = x[k, 1]
@@ -153,6 +156,10 @@ table=$out/results.md
 					lo = hi = t[k, 1]
 					for (j = 1; j <= m; j++) { if (t[k,j] < lo) lo = t[k,j]; if (t[k,j] > hi) hi = t[k,j] }
 					line = line " | " fmt(med[s]) " (" fmt(lo) "-" fmt(hi) ")"
+					if (xname[key] == "msgs_per_sec") {
+						for (j = 1; j <= m; j++) v[j] = x[k, j]
+						line = line sprintf(", %.2f M msgs/s", median(v, m) / 1e6)
+					}
 				}
 				for (j = 1; j <= m; j++) v[j] = r[k, j]
 				rss[s] = median(v, m) / 1024

@@ -8,6 +8,11 @@
  * and exits 1 when the check fails, 2 on bad arguments.  elapsed_ns covers
  * the workload from the first spawn to the return of
  * snow_rt_run_scheduler(), not the start of the runtime.
+ *
+ * The main thread is not an actor and has no mailbox: the messaging
+ * workloads run under a root actor, which leaves its result in an atomic
+ * that main reads once snow_rt_run_scheduler() has returned.  Messages are
+ * one uint64_t; an empty message means "stop".
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -26,6 +31,8 @@ struct workload {
 	/* Runs inside an initialised runtime; returns the check value. */
 	uint64_t (*run)(uint64_t size, char *extra, size_t extra_len);
 	uint64_t (*expect)(uint64_t size);
+	/* > 0: messages per unit of the check value, reported as msgs/s. */
+	uint64_t msgs_per_check;
 };
 
 static _Atomic uint64_t sum;
@@ -43,11 +50,54 @@ identity(uint64_t n)
 	return n;
 }
 
-static void
+static uint64_t
 spawn_or_count(snow_actor_fn fn, const void *args, uint64_t size)
 {
-	if (snow_actor_spawn(fn, args, size, SNOW_PRIO_NORMAL) == 0)
+	uint64_t pid = snow_actor_spawn(fn, args, size, SNOW_PRIO_NORMAL);
+
+	if (pid == 0)
 		atomic_fetch_add(&failures, 1);
+	return pid;
+}
+
+static void
+send_or_count(uint64_t pid, const void *msg, uint64_t size)
+{
+	if (snow_actor_send(pid, msg, size) != 0)
+		atomic_fetch_add(&failures, 1);
+}
+
+static void
+send_u64(uint64_t pid, uint64_t v)
+{
+	send_or_count(pid, &v, sizeof(v));
+}
+
+static void
+send_stop(uint64_t pid)
+{
+	send_or_count(pid, NULL, 0);
+}
+
+/*
+ * Waits for the next message: 1 with *v for a uint64_t, 0 for a stop (an
+ * empty message), -1 (counted as a failure) for anything else.
+ */
+static int
+receive_u64(uint64_t *v)
+{
+	const struct snow_msg *m = snow_actor_receive(-1);
+
+	if (m != NULL && m->tag == SNOW_MSG_DATA) {
+		if (m->len == sizeof(*v)) {
+			memcpy(v, m->data, sizeof(*v));
+			return 1;
+		}
+		if (m->len == 0)
+			return 0;
+	}
+	atomic_fetch_add(&failures, 1);
+	return -1;
 }
 
 /* ---- spawn-tree ---- */
@@ -139,17 +189,20 @@ yield_storm(uint64_t size, char *extra, size_t len)
 /* ---- resident ---- */
 
 static _Atomic uint64_t parked;
-static _Atomic int released;
 
 static void
 resident_actor(const void *arg)
 {
+	const struct snow_msg *m;
+
 	(void)arg;
 	atomic_fetch_add(&parked, 1);
-	/* Waits without a mailbox: runnable, but touching nothing new. */
-	while (!atomic_load_explicit(&released, memory_order_relaxed))
-		snow_actor_yield();
-	atomic_fetch_add_explicit(&sum, 1, memory_order_relaxed);
+	/* Parked until main's release comes in. */
+	m = snow_actor_receive(-1);
+	if (m == NULL || m->tag != SNOW_MSG_DATA)
+		atomic_fetch_add(&failures, 1);
+	else
+		atomic_fetch_add_explicit(&sum, 1, memory_order_relaxed);
 }
 
 static long
@@ -171,25 +224,200 @@ rss_bytes(void)
 static uint64_t
 resident(uint64_t size, char *extra, size_t len)
 {
-	long before = rss_bytes(), after;
+	uint64_t *pids = malloc(size * sizeof(*pids));
+	long before, after;
 
+	if (pids == NULL) {
+		atomic_fetch_add(&failures, 1);
+		return 0;
+	}
+	/* The PIDs main releases by: touched before the first sample, so
+	 * that the figure stays the actors' own cost. */
+	memset(pids, 0, size * sizeof(*pids));
+	before = rss_bytes();
 	for (uint64_t i = 0; i < size; i++)
-		spawn_or_count(resident_actor, NULL, 0);
+		pids[i] = spawn_or_count(resident_actor, NULL, 0);
 	while (atomic_load(&parked) + atomic_load(&failures) < size)
 		usleep(1000);
 	after = rss_bytes();
 	snprintf(extra, len, "rss_per_actor_bytes=%ld",
 	    (after - before) / (long)size);
-	atomic_store(&released, 1);
+	for (uint64_t i = 0; i < size; i++)
+		if (pids[i] != 0)
+			send_stop(pids[i]);
+	snow_rt_run_scheduler();
+	free(pids);
+	return atomic_load(&sum);
+}
+
+/* ---- skynet-msg ---- */
+
+struct sky_node {
+	uint64_t parent;		/* 0: the root, which has no parent */
+	uint64_t index;
+	uint32_t depth, leaf_depth;
+};
+
+/* A leaf sends its index to its parent; any other node spawns 10
+ * children and sends on the sum of what they send back. */
+static void
+sky_node(const void *arg)
+{
+	const struct sky_node *self = arg;
+	uint64_t total = self->index, v;
+
+	if (self->depth < self->leaf_depth) {
+		struct sky_node child = { snow_actor_self(), 0,
+		    self->depth + 1, self->leaf_depth };
+		int i, n = 0;
+
+		for (i = 0; i < 10; i++) {
+			child.index = self->index * 10 + (uint64_t)i;
+			if (spawn_or_count(sky_node, &child,
+			    sizeof(child)) != 0)
+				n++;
+		}
+		total = 0;
+		for (i = 0; i < n && receive_u64(&v) > 0; i++)
+			total += v;
+	}
+	if (self->parent != 0)
+		send_u64(self->parent, total);
+	else
+		atomic_store(&sum, total);
+}
+
+static uint64_t
+skynet_msg(uint64_t size, char *extra, size_t len)
+{
+	struct sky_node root = { 0, 0, 0, 0 };
+
+	(void)extra;
+	(void)len;
+	for (uint64_t n = size; n > 1; n /= 10)
+		root.leaf_depth++;
+	spawn_or_count(sky_node, &root, sizeof(root));
+	snow_rt_run_scheduler();
+	return atomic_load(&sum);
+}
+
+/* ---- ping-pong ---- */
+
+/* Answers every n with n + 1, until a stop. */
+static void
+pong_actor(const void *arg)
+{
+	uint64_t pinger = *(const uint64_t *)arg, v;
+
+	while (receive_u64(&v) > 0)
+		send_u64(pinger, v + 1);
+}
+
+/* The root: bounces a counter off the ponger size times (round trips). */
+static void
+ping_actor(const void *arg)
+{
+	uint64_t size = *(const uint64_t *)arg, self = snow_actor_self();
+	uint64_t ponger, trips, v = 0;
+
+	ponger = spawn_or_count(pong_actor, &self, sizeof(self));
+	if (ponger == 0)
+		return;
+	for (trips = 0; trips < size; trips++) {
+		send_u64(ponger, trips);
+		if (receive_u64(&v) <= 0 || v != trips + 1) {
+			fprintf(stderr, "ping-pong: sent %llu got %llu\n",
+			    (unsigned long long)trips, (unsigned long long)v);
+			atomic_fetch_add(&failures, 1);
+			break;
+		}
+	}
+	send_stop(ponger);
+	atomic_store(&sum, trips);
+}
+
+static uint64_t
+ping_pong(uint64_t size, char *extra, size_t len)
+{
+	(void)extra;
+	(void)len;
+	spawn_or_count(ping_actor, &size, sizeof(size));
+	snow_rt_run_scheduler();
+	return atomic_load(&sum);
+}
+
+/* ---- ring ---- */
+
+#define RING_ACTORS 1000
+
+/*
+ * Passes on the token, the number of hops still to go, counting the hops
+ * it forwards.  The node that gets 0 sends a stop round the ring; each
+ * node forwards it and ends (the last one lands on an ended node and is
+ * dropped).
+ */
+static void
+ring_loop(uint64_t next, uint64_t hops)
+{
+	uint64_t t;
+	int r;
+
+	while ((r = receive_u64(&t)) > 0) {
+		if (t == 0) {
+			send_stop(next);
+		} else {
+			send_u64(next, t - 1);
+			hops++;
+		}
+	}
+	if (r == 0)
+		send_stop(next);
+	atomic_fetch_add_explicit(&sum, hops, memory_order_relaxed);
+}
+
+static void
+ring_node(const void *arg)
+{
+	ring_loop(*(const uint64_t *)arg, 0);
+}
+
+/* The first node: spawns the others, each given the PID of the one
+ * spawned before it (the first's own for the first of them), so that the
+ * ring closes on itself; then takes the token, size, and forwards it. */
+static void
+ring_first(const void *arg)
+{
+	uint64_t size = *(const uint64_t *)arg, next = snow_actor_self();
+
+	for (int i = 1; i < RING_ACTORS; i++) {
+		uint64_t pid = spawn_or_count(ring_node, &next, sizeof(next));
+
+		if (pid == 0)
+			break;
+		next = pid;
+	}
+	send_u64(next, size - 1);
+	ring_loop(next, 1);
+}
+
+static uint64_t
+ring(uint64_t size, char *extra, size_t len)
+{
+	(void)extra;
+	(void)len;
+	spawn_or_count(ring_first, &size, sizeof(size));
 	snow_rt_run_scheduler();
 	return atomic_load(&sum);
 }
 
 static const struct workload workloads[] = {
-	{ "spawn-tree", 1000000, 1, spawn_tree, triangular },
-	{ "spawn-flat", 1000000, 0, spawn_flat, identity },
-	{ "yield-storm", 10000000, 0, yield_storm, identity },
-	{ "resident", 100000, 0, resident, identity },
+	{ "spawn-tree", 1000000, 1, spawn_tree, triangular, 0 },
+	{ "spawn-flat", 1000000, 0, spawn_flat, identity, 0 },
+	{ "yield-storm", 10000000, 0, yield_storm, identity, 0 },
+	{ "resident", 100000, 0, resident, identity, 0 },
+	{ "skynet-msg", 1000000, 1, skynet_msg, triangular, 0 },
+	{ "ping-pong", 1000000, 0, ping_pong, identity, 2 },
+	{ "ring", 10000000, 0, ring, identity, 0 },
 };
 
 static double
@@ -267,7 +495,18 @@ main(int argc, char **argv)
 	check = w->run(size, extra, sizeof(extra));
 	t1 = now_ns();
 	snow_rt_stats(&st);
-	ok = check == w->expect(size) && atomic_load(&failures) == 0;
+	if (st.blocked_ended != 0)
+		fprintf(stderr, "%s: %llu actors still waiting at the end\n",
+		    w->name, (unsigned long long)st.blocked_ended);
+	if (atomic_load(&failures) != 0)
+		fprintf(stderr, "%s: %llu spawns, sends or receives failed\n",
+		    w->name, (unsigned long long)atomic_load(&failures));
+	ok = check == w->expect(size) && atomic_load(&failures) == 0 &&
+	    st.blocked_ended == 0;
+	/* As the peers: two messages per round trip, over the elapsed time. */
+	if (w->msgs_per_check > 0 && t1 > t0)
+		snprintf(extra, sizeof(extra), "msgs_per_sec=%.0f",
+		    (double)(w->msgs_per_check * check) * 1e9 / (t1 - t0));
 	printf("workload=%s workers=%u size=%llu check=%llu ok=%d "
 	    "elapsed_ns=%.0f%s%s\n", w->name, st.workers,
 	    (unsigned long long)size, (unsigned long long)check, ok, t1 - t0,

@@ -10,10 +10,12 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <snow/runtime.h>
 
+#include "actor.h"
 #include "scheduler.h"
 
 /* Serialises init and shutdown; spawns do not take it. */
@@ -24,6 +26,17 @@ static _Atomic size_t stack_limit;
 
 #define SN_STACK_MIN	(16u * 1024)
 #define SN_STACK_MAX	(1024u * 1024 * 1024)
+
+/*
+ * errno from a function of its own: __errno_location() is declared const,
+ * and a caller that switched stacks in between must not reuse the address
+ * it computed on another thread.
+ */
+static SN_NOINLINE void
+set_errno(int err)
+{
+	errno = err;
+}
 
 static bool
 in_actor(void)
@@ -174,4 +187,211 @@ snow_rt_stats(struct snow_rt_stats *out)
 		return EINVAL;
 	sn_sched_stats(out);
 	return 0;
+}
+
+/* ---- Messages, links, timers, names ---- */
+
+static int
+msg_check(const void *msg, uint64_t size)
+{
+	if (msg == NULL && size != 0)
+		return EINVAL;
+	if (size > SNOW_MSG_MAX)
+		return EINVAL;
+	return 0;
+}
+
+int
+snow_actor_send(uint64_t pid, const void *msg, uint64_t size)
+{
+	int err = msg_check(msg, size);
+
+	if (err != 0)
+		return err;
+	if (in_actor())
+		return sn_actor_send(pid, SNOW_MSG_DATA, msg, size);
+	if ((err = sn_sched_outside_enter()) != 0)
+		return err;
+	err = sn_actor_send(pid, SNOW_MSG_DATA, msg, size);
+	sn_sched_outside_leave();
+	return err;
+}
+
+const void *
+snow_actor_receive(int64_t timeout_ms)
+{
+	struct sn_proc *self = sn_sched_current();
+	const struct sn_msg *m;
+	int err = 0;
+
+	if (self == NULL) {
+		set_errno(EPERM);
+		return NULL;
+	}
+	m = sn_actor_receive(self, timeout_ms, &err);
+	if (m == NULL) {
+		set_errno(err);
+		return NULL;
+	}
+	return &m->tag;
+}
+
+int
+snow_actor_link(uint64_t pid)
+{
+	struct sn_proc *self = sn_sched_current();
+
+	if (self == NULL)
+		return EPERM;
+	if (pid == 0)
+		return EINVAL;
+	return sn_actor_link(self, pid);
+}
+
+int
+snow_actor_unlink(uint64_t pid)
+{
+	struct sn_proc *self = sn_sched_current();
+
+	if (self == NULL)
+		return EPERM;
+	return sn_actor_unlink(self, pid);
+}
+
+int
+snow_actor_trap_exit(int on)
+{
+	struct sn_proc *self = sn_sched_current();
+
+	if (self == NULL) {
+		set_errno(EPERM);
+		return -1;
+	}
+	return sn_actor_trap(self, on);
+}
+
+void
+snow_actor_exit(uint64_t reason)
+{
+	struct sn_proc *self = sn_sched_current();
+
+	if (self == NULL) {
+		set_errno(EPERM);
+		return;
+	}
+	if (reason > SNOW_EXIT_LINKED) {
+		set_errno(EINVAL);
+		return;
+	}
+	sn_sched_exit(self, (uint8_t)reason);
+}
+
+int
+snow_actor_kill(uint64_t pid)
+{
+	struct sn_proc *self = sn_sched_current();
+	int err;
+
+	if (pid == 0)
+		return EINVAL;
+	if (self != NULL) {
+		if (pid == self->pid)
+			sn_sched_exit(self, SNOW_EXIT_KILLED);
+		return sn_actor_kill(pid);
+	}
+	if ((err = sn_sched_outside_enter()) != 0)
+		return err;
+	err = sn_actor_kill(pid);
+	sn_sched_outside_leave();
+	return err;
+}
+
+void
+snow_timer_sleep(int64_t ms)
+{
+	struct sn_proc *self = sn_sched_current();
+	struct timespec ts;
+
+	if (self != NULL) {
+		if (ms <= 0)
+			sn_sched_yield();
+		else
+			sn_actor_sleep(self, ms);
+		return;
+	}
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int
+snow_timer_send_after(uint64_t pid, int64_t ms, const void *msg,
+    uint64_t size)
+{
+	int err = msg_check(msg, size);
+
+	if (err != 0)
+		return err;
+	if (ms <= 0)
+		return snow_actor_send(pid, msg, size);
+	if (in_actor())
+		return sn_actor_send_after(pid, ms, msg, size);
+	if ((err = sn_sched_outside_enter()) != 0)
+		return err;
+	err = sn_actor_send_after(pid, ms, msg, size);
+	sn_sched_outside_leave();
+	return err;
+}
+
+static int
+name_check(const char *name, uint64_t len)
+{
+	return name == NULL || len == 0 || len > SNOW_NAME_MAX ? EINVAL : 0;
+}
+
+int
+snow_actor_register(const char *name, uint64_t len)
+{
+	struct sn_proc *self = sn_sched_current();
+
+	if (name_check(name, len) != 0)
+		return EINVAL;
+	if (self == NULL)
+		return EPERM;
+	return sn_actor_register(self, name, (size_t)len);
+}
+
+uint64_t
+snow_actor_whereis(const char *name, uint64_t len)
+{
+	uint64_t pid;
+	int err;
+
+	if ((err = name_check(name, len)) != 0) {
+		set_errno(err);
+		return 0;
+	}
+	if (in_actor()) {
+		pid = sn_actor_whereis(name, (size_t)len);
+	} else {
+		if ((err = sn_sched_outside_enter()) != 0) {
+			set_errno(err);
+			return 0;
+		}
+		pid = sn_actor_whereis(name, (size_t)len);
+		sn_sched_outside_leave();
+	}
+	if (pid == 0)
+		set_errno(ESRCH);
+	return pid;
+}
+
+/* Out of line even under link-time optimisation: that is its point. */
+SN_NOINLINE int
+snow_errno(void)
+{
+	return errno;
 }

@@ -85,6 +85,13 @@ int sn_ctx_make(struct sn_ctx *ctx, void *stack, size_t size,
 void sn_ctx_destroy(struct sn_ctx *ctx);
 
 /*
+ * The same for a context left for good in the middle of its frames: its
+ * stack [stack, stack + size) will be rebuilt by sn_ctx_make(), so
+ * whatever the sanitizers recorded about those frames is forgotten.
+ */
+void sn_ctx_abandon(struct sn_ctx *ctx, void *stack, size_t size);
+
+/*
  * Describe the running thread's own context (a worker's), so that
  * switches back to it can be announced to the sanitizers.
  */

@@ -38,4 +38,38 @@ sn_cpu_relax(void)
 #endif
 }
 
+/*
+ * A lock for sections of a few dozen instructions, taken once or twice
+ * per spawn: an exchange to take, a plain store to release, where a
+ * pthread mutex pays an atomic on both.  A waiter yields now and then, so
+ * a holder preempted with more threads than cores is not spun against
+ * for a whole time slice.
+ */
+typedef struct {
+	_Atomic unsigned char held;
+} sn_spinlock_t;
+
+void sn_spin_lock_slow(sn_spinlock_t *l);
+
+static inline void
+sn_spin_init(sn_spinlock_t *l)
+{
+	atomic_init(&l->held, 0);
+}
+
+static inline void
+sn_spin_lock(sn_spinlock_t *l)
+{
+	if (sn_likely(!atomic_exchange_explicit(&l->held, 1,
+	    memory_order_acquire)))
+		return;
+	sn_spin_lock_slow(l);
+}
+
+static inline void
+sn_spin_unlock(sn_spinlock_t *l)
+{
+	atomic_store_explicit(&l->held, 0, memory_order_release);
+}
+
 #endif /* SN_INTERNAL_H */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "mailbox.h"
 
 void
@@ -19,7 +20,7 @@ sn_mailbox_init(struct sn_mailbox *mb)
 {
 	atomic_init(&mb->stub.next, NULL);
 	atomic_init(&mb->head, &mb->stub);
-	mb->tail = &mb->stub;
+	atomic_init(&mb->tail, &mb->stub);
 }
 
 static void
@@ -49,17 +50,17 @@ next_of(struct sn_mlink *l)
 struct sn_msg *
 sn_mailbox_pop(struct sn_mailbox *mb)
 {
-	struct sn_mlink *tail = mb->tail, *next = next_of(tail);
+	struct sn_mlink *tail = sn_load(&mb->tail), *next = next_of(tail);
 
 	if (tail == &mb->stub) {
 		if (next == NULL)
 			return NULL;
-		mb->tail = next;	/* skip the stub */
+		sn_store(&mb->tail, next);	/* skip the stub */
 		tail = next;
 		next = next_of(next);
 	}
 	if (next != NULL) {
-		mb->tail = next;
+		sn_store(&mb->tail, next);
 		return (struct sn_msg *)tail;
 	}
 	/* tail is the last link we can see.  If it is not the head, a
@@ -71,7 +72,7 @@ sn_mailbox_pop(struct sn_mailbox *mb)
 	next = next_of(tail);
 	if (next == NULL)
 		return NULL;	/* another push got in before the stub */
-	mb->tail = next;
+	sn_store(&mb->tail, next);
 	return (struct sn_msg *)tail;
 }
 

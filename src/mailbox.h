@@ -33,7 +33,9 @@ struct sn_msg {
 
 struct sn_mailbox {
 	_Atomic(struct sn_mlink *) head;	/* newest; producers swap here */
-	struct sn_mlink *tail;			/* oldest; the consumer's */
+	/* Oldest; written by the consumer only, atomic because a worker
+	 * parking the consumer peeks at it (sn_mailbox_ready). */
+	_Atomic(struct sn_mlink *) tail;
 	struct sn_mlink stub;
 };
 
@@ -42,6 +44,19 @@ void sn_mailbox_init(struct sn_mailbox *mb);
 void sn_mailbox_push(struct sn_mailbox *mb, struct sn_msg *m);
 /* The consumer only; NULL when empty (or a push is half done). */
 struct sn_msg *sn_mailbox_pop(struct sn_mailbox *mb);
+/*
+ * The consumer, or whoever holds it parked: true when a message is linked
+ * in (sn_mailbox_pop() will return it), or may be, when a push is half
+ * done; false only when no completed push is waiting.
+ */
+static inline bool
+sn_mailbox_ready(struct sn_mailbox *mb)
+{
+	return atomic_load_explicit(&mb->tail, memory_order_relaxed) !=
+	    &mb->stub ||
+	    atomic_load_explicit(&mb->stub.next, memory_order_acquire) != NULL;
+}
+
 /* The consumer only: free every message left. */
 void sn_mailbox_drain(struct sn_mailbox *mb);
 

@@ -16,6 +16,9 @@
 
 #include "context.h"
 #include "internal.h"
+#include "mailbox.h"
+
+struct sn_name;
 
 enum sn_proc_state {
 	SN_READY,		/* queued, waiting for a worker */
@@ -24,11 +27,25 @@ enum sn_proc_state {
 	SN_EXITED		/* finished; the block is back in a pool */
 };
 
-enum sn_exit_reason {
-	SN_EXIT_NORMAL,		/* its function returned */
-	SN_EXIT_ERROR,		/* it failed */
-	SN_EXIT_KILLED,		/* ended from outside */
-	SN_EXIT_LINKED		/* a linked actor failed */
+/* Exit reasons are the public enum snow_exit_reason. */
+
+/*
+ * While an actor is parked its wait word holds (seq << 2 | kind), seq
+ * numbering the parks of its block; otherwise 0.  Whoever changes the
+ * word from parked to 0 (a send, a timer, an exit signal) owns the wake:
+ * it and only it makes the actor runnable again.
+ */
+enum sn_wait_kind {
+	SN_WAIT_NONE = 0,
+	SN_WAIT_MSG = 1,	/* in receive: any message wakes it */
+	SN_WAIT_SLEEP = 2	/* in sleep: only its timer or an exit signal */
+};
+#define SN_WAIT_KIND_MASK	3u
+
+/* PIDs an actor is linked to; under its process table shard's lock. */
+struct sn_links {
+	uint64_t *pids;
+	uint32_t n, cap;
 };
 
 /* Spawn arguments up to this size are copied into the block itself. */
@@ -38,9 +55,10 @@ struct sn_proc {
 	struct sn_ctx ctx;		/* suspended registers */
 	uint64_t pid;
 	_Atomic int state;		/* enum sn_proc_state */
-	uint8_t exit_reason;		/* enum sn_exit_reason, once exited */
+	uint8_t exit_reason;		/* enum snow_exit_reason, once exited */
 	uint8_t priority;		/* enum snow_priority */
 	uint8_t booted;			/* ctx is parked in proc_main() */
+	uint8_t abandoned;		/* ended mid-frame: ctx must be rebuilt */
 	int32_t reductions;		/* budget of each slice it gets */
 	snow_actor_fn fn;
 	const void *args;		/* what fn receives */
@@ -49,8 +67,18 @@ struct sn_proc {
 	struct sn_proc *pt_next;	/* link in the process table */
 	void *stack_lo;			/* lowest usable byte, above the guard */
 	size_t stack_size;		/* usable bytes below this block */
-	void *mailbox;			/* reserved for message passing */
-	void *links;			/* reserved for links and monitors */
+
+	/* Messages and failure. */
+	struct sn_mailbox mailbox;
+	struct sn_msg *last;		/* handed out by the last receive */
+	_Atomic uint64_t wait;		/* see enum sn_wait_kind */
+	uint64_t wait_seq;		/* parks so far: never reset, so a
+					 * stale timer never matches */
+	_Atomic uint8_t exit_pending;	/* 0, or an exit reason + 1 */
+	uint8_t trap_exit;
+	struct sn_links links;
+	struct sn_name *name;		/* registered name, or NULL */
+
 	unsigned char args_inline[SN_ARGS_INLINE] __attribute__((aligned(16)));
 };
 

@@ -4,12 +4,29 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ptable.h"
 
 #define SN_PT_BUCKETS_MIN	64
+#define SN_SPIN_YIELD		128	/* spins between sched_yield()s */
+
+void
+sn_spin_lock_slow(sn_spinlock_t *l)
+{
+	unsigned spins = 0;
+
+	do {
+		while (atomic_load_explicit(&l->held, memory_order_relaxed)) {
+			if (++spins % SN_SPIN_YIELD == 0)
+				sched_yield();
+			else
+				sn_cpu_relax();
+		}
+	} while (atomic_exchange_explicit(&l->held, 1, memory_order_acquire));
+}
 
 /* Fibonacci hashing: consecutive PIDs land in different shards and
  * buckets. */
@@ -19,10 +36,11 @@ pid_hash(uint64_t pid)
 	return pid * 0x9e3779b97f4a7c15ull;
 }
 
+/* By the PID's block of 256 (SN_PID_BLOCK in scheduler.c), spread. */
 static struct sn_pt_shard *
-shard_of(struct sn_ptable *t, uint64_t h)
+shard_of(struct sn_ptable *t, uint64_t pid)
 {
-	return &t->shard[h >> 58];	/* top 6 bits: SN_PT_SHARDS == 64 */
+	return &t->shard[pid_hash(pid >> 8) >> 58];	/* SN_PT_SHARDS == 64 */
 }
 
 static size_t
@@ -46,7 +64,7 @@ sn_ptable_init(struct sn_ptable *t)
 			return ENOMEM;
 		}
 		s->nbuckets = SN_PT_BUCKETS_MIN;
-		pthread_mutex_init(&s->lock, NULL);
+		sn_spin_init(&s->lock);
 	}
 	return 0;
 }
@@ -63,7 +81,6 @@ sn_ptable_destroy(struct sn_ptable *t)
 			continue;
 		free(s->buckets);
 		s->buckets = NULL;
-		pthread_mutex_destroy(&s->lock);
 	}
 }
 
@@ -97,28 +114,25 @@ void
 sn_ptable_insert(struct sn_ptable *t, struct sn_proc *p)
 {
 	uint64_t h = pid_hash(p->pid);
-	struct sn_pt_shard *s = shard_of(t, h);
+	struct sn_pt_shard *s = shard_of(t, p->pid);
 	size_t b;
 
-	pthread_mutex_lock(&s->lock);
+	sn_spin_lock(&s->lock);
 	if (s->count >= 2 * s->nbuckets)
 		shard_grow(s);
 	b = bucket_of(s, h);
 	p->pt_next = s->buckets[b];
 	s->buckets[b] = p;
 	s->count++;
-	pthread_mutex_unlock(&s->lock);
+	sn_spin_unlock(&s->lock);
 }
 
 void
-sn_ptable_remove(struct sn_ptable *t, struct sn_proc *p)
+sn_ptable_remove_held(struct sn_pt_shard *s, struct sn_proc *p)
 {
-	uint64_t h = pid_hash(p->pid);
-	struct sn_pt_shard *s = shard_of(t, h);
 	struct sn_proc **pp;
 
-	pthread_mutex_lock(&s->lock);
-	for (pp = &s->buckets[bucket_of(s, h)]; *pp != NULL;
+	for (pp = &s->buckets[bucket_of(s, pid_hash(p->pid))]; *pp != NULL;
 	    pp = &(*pp)->pt_next)
 		if (*pp == p) {
 			*pp = p->pt_next;
@@ -126,23 +140,53 @@ sn_ptable_remove(struct sn_ptable *t, struct sn_proc *p)
 			s->count--;
 			break;
 		}
-	pthread_mutex_unlock(&s->lock);
+}
+
+void
+sn_ptable_remove(struct sn_ptable *t, struct sn_proc *p)
+{
+	struct sn_pt_shard *s = shard_of(t, p->pid);
+
+	sn_spin_lock(&s->lock);
+	sn_ptable_remove_held(s, p);
+	sn_spin_unlock(&s->lock);
+}
+
+void
+sn_ptable_foreach(struct sn_ptable *t, void (*fn)(struct sn_proc *, void *),
+    void *arg)
+{
+	int i;
+
+	for (i = 0; i < SN_PT_SHARDS; i++) {
+		struct sn_pt_shard *s = &t->shard[i];
+		struct sn_proc *p, *next;
+		size_t b;
+
+		sn_spin_lock(&s->lock);
+		for (b = 0; b < s->nbuckets; b++)
+			for (p = s->buckets[b]; p != NULL; p = next) {
+				next = p->pt_next;
+				fn(p, arg);
+			}
+		sn_spin_unlock(&s->lock);
+	}
 }
 
 struct sn_proc *
 sn_ptable_lock(struct sn_ptable *t, uint64_t pid, struct sn_pt_shard **held)
 {
 	uint64_t h = pid_hash(pid);
-	struct sn_pt_shard *s = shard_of(t, h);
+	struct sn_pt_shard *s = shard_of(t, pid);
 	struct sn_proc *p;
 
-	pthread_mutex_lock(&s->lock);
+	sn_spin_lock(&s->lock);
 	for (p = s->buckets[bucket_of(s, h)]; p != NULL; p = p->pt_next)
 		if (p->pid == pid) {
 			*held = s;
 			return p;
 		}
-	pthread_mutex_unlock(&s->lock);
+	sn_spin_unlock(&s->lock);
 	*held = NULL;
 	return NULL;
 }
@@ -151,5 +195,5 @@ void
 sn_ptable_unlock(struct sn_pt_shard *held)
 {
 	if (held != NULL)
-		pthread_mutex_unlock(&held->lock);
+		sn_spin_unlock(&held->lock);
 }

@@ -7,13 +7,16 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ck_pr.h>
 
+#include "actor.h"
 #include "fault.h"
 #include "scheduler.h"
 
@@ -25,6 +28,8 @@
 #define SN_GLOBAL_LOG2	16
 #define SN_PRIO_LOG2	12
 #define SN_PID_BLOCK	256	/* PIDs a worker takes from the counter at once */
+#define SN_NEXT_STREAK	32	/* picks in a row from the next slot */
+#define SN_NEXT_HUNGRY	256	/* empty picks before a thief takes a next slot */
 
 /* The locks live as long as the process: a spawn that races a shutdown
  * may still signal through them. */
@@ -73,6 +78,18 @@ futex_wait(_Atomic uint32_t *word, uint32_t val)
 	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
 }
 
+/* The same, but for at most ns nanoseconds. */
+static void
+futex_wait_for(_Atomic uint32_t *word, uint32_t val, uint64_t ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(ns / 1000000000u),
+		.tv_nsec = (long)(ns % 1000000000u),
+	};
+
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+}
+
 static void
 futex_wake(_Atomic uint32_t *word)
 {
@@ -101,9 +118,18 @@ static SN_NORETURN void
 proc_main(void *arg)
 {
 	struct sn_proc *p = arg;
+	uint8_t pending;
 
 	for (;;) {
-		p->fn(p->args);
+		/* Killed before it first ran: it still ends, but never runs. */
+		pending = atomic_load_explicit(&p->exit_pending,
+		    memory_order_acquire);
+		if (pending != 0) {
+			p->exit_reason = (uint8_t)(pending - 1);
+		} else {
+			p->fn(p->args);
+			p->exit_reason = SNOW_EXIT_NORMAL;
+		}
 		switch_out(p, SN_SWITCH_EXIT);
 	}
 }
@@ -136,7 +162,8 @@ quiescent(void)
 	for (i = 0; i < sn_rt.nworkers; i++)
 		exited += atomic_load_explicit(&sn_rt.workers[i].n_exited,
 		    memory_order_acquire);
-	spawned = (uint64_t)atomic_load(&sn_rt.outside_live);
+	spawned = (uint64_t)atomic_load(&sn_rt.outside_live) +
+	    (uint64_t)atomic_load(&sn_rt.outside_busy);
 	for (i = 0; i < sn_rt.nworkers; i++)
 		spawned += atomic_load_explicit(&sn_rt.workers[i].n_spawned,
 		    memory_order_acquire);
@@ -220,22 +247,51 @@ work_visible(void)
 	unsigned i;
 
 	if (sn_runq_size(&sn_rt.high) || sn_runq_size(&sn_rt.normal) ||
-	    sn_runq_size(&sn_rt.low))
+	    sn_runq_size(&sn_rt.low) ||
+	    atomic_load(&sn_rt.timer_inbox.count) != 0)
 		return true;
 	for (i = 0; i < sn_rt.nworkers; i++) {
 		struct sn_worker *v = &sn_rt.workers[i];
 
-		if (sn_deque_size(&v->dq) || sn_runq_size(&v->fifo))
+		if (sn_deque_size(&v->dq) || sn_runq_size(&v->fifo) ||
+		    atomic_load_explicit(&v->next, memory_order_relaxed))
 			return true;
 	}
 	return false;
 }
 
-/* Sleep until woken; returns at once if work or a stop shows up while
- * we are getting listed. */
+/* Take w off the idle list if it is still there; false if a waker
+ * already did (and its wake is due). */
+static bool
+unlist(struct sn_worker *w)
+{
+	bool was = false;
+
+	pthread_mutex_lock(&sn_rt.idle_lock);
+	if (w->idle_listed) {
+		struct sn_worker **pp = &sn_rt.idle_head;
+
+		while (*pp != w)
+			pp = &(*pp)->idle_next;
+		*pp = w->idle_next;
+		w->idle_listed = false;
+		atomic_fetch_sub(&sn_rt.nidle, 1);
+		was = true;
+	}
+	pthread_mutex_unlock(&sn_rt.idle_lock);
+	return was;
+}
+
+/*
+ * Sleep until woken, or until this worker's next timer is due; returns at
+ * once if work or a stop shows up while we are getting listed.  Always
+ * returns off the idle list.
+ */
 static void
 park(struct sn_worker *w)
 {
+	uint64_t due, now;
+
 	pthread_mutex_lock(&sn_rt.idle_lock);
 	atomic_store_explicit(&w->wake_word, 0, memory_order_relaxed);
 	w->idle_next = sn_rt.idle_head;
@@ -245,26 +301,33 @@ park(struct sn_worker *w)
 	pthread_mutex_unlock(&sn_rt.idle_lock);
 
 	atomic_thread_fence(memory_order_seq_cst);
-	if (quiescent())
-		done_signal();	/* snow_rt_run_scheduler() may be waiting */
+	/* snow_rt_run_scheduler() may be waiting for the end, or for the
+	 * moment nothing can run any more. */
+	if (quiescent() || atomic_load(&sn_rt.nidle) == sn_rt.nworkers)
+		done_signal();
 	if (atomic_load(&sn_rt.stop) || work_visible()) {
-		pthread_mutex_lock(&sn_rt.idle_lock);
-		if (w->idle_listed) {
-			struct sn_worker **pp = &sn_rt.idle_head;
-
-			while (*pp != w)
-				pp = &(*pp)->idle_next;
-			*pp = w->idle_next;
-			w->idle_listed = false;
-			atomic_fetch_sub(&sn_rt.nidle, 1);
-			pthread_mutex_unlock(&sn_rt.idle_lock);
+		if (unlist(w))
 			return;
-		}
-		pthread_mutex_unlock(&sn_rt.idle_lock);
 		/* Someone already took us off the list: their wake is due. */
 	}
-	while (atomic_load_explicit(&w->wake_word, memory_order_acquire) == 0)
-		futex_wait(&w->wake_word, 0);
+	due = sn_timers_next(&w->timers);
+	while (atomic_load_explicit(&w->wake_word, memory_order_acquire) == 0) {
+		if (due == UINT64_MAX) {
+			futex_wait(&w->wake_word, 0);
+			continue;
+		}
+		now = sn_now_ns();
+		if (now >= due) {
+			/* Off the list before the timers fire, so that the
+			 * deadlock check never sees us idle with a wake-up
+			 * half delivered. */
+			if (unlist(w))
+				return;
+			due = UINT64_MAX;	/* a wake is due: wait for it */
+			continue;
+		}
+		futex_wait_for(&w->wake_word, 0, due - now);
+	}
 }
 
 /* ---- Queues ---- */
@@ -282,8 +345,13 @@ rng_next(struct sn_worker *w)
 	return x;
 }
 
+/*
+ * Steal from a random victim: its deque, then its FIFO, and once we have
+ * been hungry a while (hungry), its next slot, which its owner would
+ * otherwise run as soon as its current actor stops.
+ */
 static struct sn_proc *
-steal(struct sn_worker *w)
+steal(struct sn_worker *w, bool hungry)
 {
 	unsigned n = sn_rt.nworkers, start, i;
 	struct sn_proc *p;
@@ -299,6 +367,9 @@ steal(struct sn_worker *w)
 		p = sn_deque_steal(&v->dq);
 		if (p == NULL)
 			p = sn_runq_pop(&v->fifo);
+		if (p == NULL && hungry &&
+		    atomic_load_explicit(&v->next, memory_order_relaxed))
+			p = atomic_exchange(&v->next, NULL);
 		if (p != NULL) {
 			sn_count(&w->n_steals, 1);
 			return p;
@@ -307,14 +378,42 @@ steal(struct sn_worker *w)
 	return NULL;
 }
 
+static void requeue(struct sn_worker *w, struct sn_proc *p);
+
+/*
+ * The actor a running actor just woke, as Go's runnext: it runs as soon
+ * as the waker stops, on this core, with the message still in cache.  A
+ * pair that keeps waking each other gets SN_NEXT_STREAK picks in a row,
+ * then goes behind the others.
+ */
 static struct sn_proc *
-pick(struct sn_worker *w)
+next_take(struct sn_worker *w)
+{
+	struct sn_proc *p;
+
+	if (atomic_load_explicit(&w->next, memory_order_relaxed) == NULL)
+		return NULL;
+	p = atomic_exchange(&w->next, NULL);
+	if (p == NULL)
+		return NULL;
+	if (++w->next_streak <= SN_NEXT_STREAK)
+		return p;
+	w->next_streak = 0;
+	requeue(w, p);
+	return NULL;
+}
+
+static struct sn_proc *
+pick(struct sn_worker *w, bool hungry)
 {
 	uint64_t tick = ++w->tick;
 	struct sn_proc *p;
 
 	if ((p = sn_runq_pop(&sn_rt.high)) != NULL)
 		return p;
+	if ((p = next_take(w)) != NULL)
+		return p;
+	w->next_streak = 0;
 	if (tick % SN_LOW_EVERY == 0 && (p = sn_runq_pop(&sn_rt.low)) != NULL)
 		return p;
 	if (tick % SN_FAIR_EVERY == 0) {
@@ -329,7 +428,7 @@ pick(struct sn_worker *w)
 	    (p = sn_runq_pop(&sn_rt.normal)) != NULL ||
 	    (p = sn_runq_pop(&sn_rt.low)) != NULL)
 		return p;
-	return steal(w);
+	return steal(w, hungry);
 }
 
 static struct sn_runq *
@@ -363,8 +462,14 @@ requeue(struct sn_worker *w, struct sn_proc *p)
 static void
 release(struct sn_worker *w, struct sn_proc *p)
 {
+	/* Out of the process table first: from here no one can reach it. */
+	sn_actor_release(p);
+	if (p->abandoned) {
+		sn_ctx_abandon(&p->ctx, p->stack_lo, p->stack_size);
+		p->booted = 0;		/* the pool rebuilds it */
+		p->abandoned = 0;
+	}
 	atomic_store_explicit(&p->state, SN_EXITED, memory_order_relaxed);
-	p->exit_reason = SN_EXIT_NORMAL;
 	if (p->args_heap != NULL) {
 		free(p->args_heap);
 		p->args_heap = NULL;
@@ -372,6 +477,26 @@ release(struct sn_worker *w, struct sn_proc *p)
 	sn_pool_put(&sn_rt.pool, &w->cache, p);
 	atomic_store_explicit(&w->n_exited, sn_load(&w->n_exited) + 1,
 	    memory_order_release);
+}
+
+/*
+ * The worker's half of a park, once the actor is off its stack: publish
+ * the wait word, then look again for what would wake it.  A sender
+ * pushes, then reads the word; we write the word, then read the mailbox;
+ * with a full fence on both sides one of us sees the other, and the CAS
+ * decides which of us requeues it.
+ */
+static void
+park_commit(struct sn_worker *w, struct sn_proc *p)
+{
+	uint64_t word = w->park_word;
+
+	atomic_store_explicit(&p->state, SN_WAITING, memory_order_relaxed);
+	atomic_store(&p->wait, word);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (sn_actor_wake_due(p, (unsigned)(word & SN_WAIT_KIND_MASK)) &&
+	    atomic_compare_exchange_strong(&p->wait, &word, 0))
+		requeue(w, p);
 }
 
 static void
@@ -387,6 +512,8 @@ run(struct sn_worker *w, struct sn_proc *p)
 	/* Only now, off its stack, may the actor be seen by other workers. */
 	if (w->reason == SN_SWITCH_EXIT)
 		release(w, p);
+	else if (w->reason == SN_SWITCH_WAIT)
+		park_commit(w, p);
 	else
 		requeue(w, p);
 }
@@ -416,6 +543,31 @@ spin_end(struct sn_worker *w, bool found)
 		wake_one();
 }
 
+/* Adopt timers set from outside, fire the ones due, sweep stale ones. */
+static void
+timers_run(struct sn_worker *w, bool sweep)
+{
+	struct sn_timer tm;
+	uint64_t now;
+
+	if (atomic_load_explicit(&sn_rt.timer_inbox.count,
+	    memory_order_relaxed) != 0)
+		sn_inbox_adopt(&sn_rt.timer_inbox, &w->timers);
+	if (w->timers.n == 0)
+		return;
+	now = sn_now_ns();
+	while (sn_timers_pop_due(&w->timers, now, &tm))
+		sn_actor_fire(&tm);
+	sn_timers_sweep(&w->timers, sn_actor_timer_stale, sweep);
+}
+
+static bool
+timers_pending(struct sn_worker *w)
+{
+	return w->timers.n != 0 || atomic_load_explicit(
+	    &sn_rt.timer_inbox.count, memory_order_relaxed) != 0;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -429,7 +581,11 @@ worker_main(void *arg)
 	/* Without it an overflow is a bare SIGSEGV: report it anyway. */
 	(void)sn_fault_thread_init(&w->altstack);
 	for (;;) {
-		p = pick(w);
+		if (timers_pending(w))
+			timers_run(w, false);
+		/* Look at other workers' next slots only now and then: each
+		 * look pulls the line away from a worker passing messages. */
+		p = pick(w, empty >= SN_NEXT_HUNGRY && empty % 64 == 0);
 		if (p != NULL) {
 			spin_end(w, true);
 			run(w, p);
@@ -450,7 +606,11 @@ worker_main(void *arg)
 			continue;
 		}
 		spin_end(w, false);
-		park(w);
+		/* Stale wake-ups would cut the sleep short, and hold off
+		 * the check for actors blocked for ever. */
+		timers_run(w, true);
+		if (!work_visible())
+			park(w);
 		empty = 0;
 	}
 	spin_end(w, false);
@@ -508,6 +668,27 @@ outside_enter(void)
 		outside_cancel();
 		return EPERM;
 	}
+}
+
+/*
+ * The same around a send, kill or lookup from a thread that is not a
+ * worker: shutdown waits for it to finish before it frees the tables.
+ */
+int
+sn_sched_outside_enter(void)
+{
+	atomic_fetch_add(&sn_rt.outside_busy, 1);
+	if (atomic_load(&sn_rt.state) == SN_RT_RUNNING)
+		return 0;
+	sn_sched_outside_leave();
+	return EPERM;
+}
+
+void
+sn_sched_outside_leave(void)
+{
+	atomic_fetch_sub(&sn_rt.outside_busy, 1);
+	done_signal();
 }
 
 /* PIDs are taken from the shared counter in blocks, one per worker. */
@@ -585,8 +766,9 @@ sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
 	p->fn = fn;
 	p->priority = priority;
 	p->reductions = SNOW_REDUCTIONS;
-	p->exit_reason = SN_EXIT_NORMAL;
+	p->exit_reason = SNOW_EXIT_NORMAL;
 	atomic_store_explicit(&p->state, SN_READY, memory_order_relaxed);
+	sn_actor_start(p);
 	/* Counted before anyone can see the actor, hence before its exit. */
 	if (w != NULL)
 		atomic_store_explicit(&w->n_spawned, sn_load(&w->n_spawned) + 1,
@@ -608,23 +790,109 @@ void
 sn_sched_yield(void)
 {
 	struct sn_worker *w = sn_worker_self();
+	struct sn_proc *p;
 
 	if (w == NULL || w->current == NULL)
 		return;
-	switch_out(w->current, SN_SWITCH_YIELD);
+	p = w->current;
+	switch_out(p, SN_SWITCH_YIELD);
+	sn_actor_check_exit(p);
+}
+
+struct sn_proc *
+sn_sched_current(void)
+{
+	struct sn_worker *w = sn_worker_self();
+
+	return w != NULL ? w->current : NULL;
+}
+
+int
+sn_sched_park(struct sn_proc *p, unsigned kind, uint64_t deadline)
+{
+	struct sn_worker *w = sn_worker_self();
+	uint64_t seq = ++p->wait_seq;
+
+	if (deadline != UINT64_MAX) {
+		struct sn_timer tm = {
+			.deadline = deadline,
+			.kind = SN_TIMER_WAKE,
+			.u.wake = { p, seq },
+		};
+
+		if (sn_timers_add(&w->timers, &tm) != 0)
+			return ENOMEM;
+	}
+	w->park_word = seq << 2 | kind;
+	switch_out(p, SN_SWITCH_WAIT);
+	return 0;
+}
+
+void
+sn_sched_ready(struct sn_proc *p)
+{
+	struct sn_worker *w = sn_worker_self();
+	struct sn_proc *old;
+
+	atomic_store_explicit(&p->state, SN_READY, memory_order_relaxed);
+	if (w == NULL || p->priority != SNOW_PRIO_NORMAL) {
+		enqueue_new(w, p);
+		return;
+	}
+	old = atomic_exchange(&w->next, p);
+	if (old != NULL)
+		enqueue_new(w, old);	/* bumped: it may be stolen now */
+}
+
+void
+sn_sched_exit(struct sn_proc *p, uint8_t reason)
+{
+	p->exit_reason = reason;
+	p->abandoned = 1;
+	switch_out(p, SN_SWITCH_EXIT);
+	abort();	/* an ended actor is never resumed */
+}
+
+int
+sn_sched_timer(const struct sn_timer *tm)
+{
+	struct sn_worker *w = sn_worker_self();
+	int err;
+
+	if (w != NULL)
+		return sn_timers_add(&w->timers, tm);
+	err = sn_inbox_add(&sn_rt.timer_inbox, tm);
+	if (err == 0)
+		wake_one();
+	return err;
+}
+
+void
+sn_sched_count_send(int delivered)
+{
+	struct sn_worker *w = sn_worker_self();
+
+	if (w != NULL)
+		sn_count(delivered ? &w->n_sent : &w->n_dropped, 1);
+	else
+		atomic_fetch_add_explicit(delivered ? &sn_rt.outside_sent :
+		    &sn_rt.outside_dropped, 1, memory_order_relaxed);
 }
 
 SN_NOINLINE void
 sn_budget_spent(void)
 {
 	struct sn_worker *w = sn_worker_self();
+	struct sn_proc *p;
 
 	if (w == NULL || w->current == NULL) {
 		sn_budget = INT32_MAX;	/* not an actor: stay a no-op */
 		return;
 	}
+	p = w->current;
 	sn_count(&w->n_preempted, 1);
-	switch_out(w->current, SN_SWITCH_YIELD);
+	switch_out(p, SN_SWITCH_YIELD);
+	sn_actor_check_exit(p);
 }
 
 /* ---- Start and stop ---- */
@@ -643,12 +911,14 @@ worker_init(struct sn_worker *w, unsigned id)
 	err = sn_runq_init(&w->fifo, SN_FIFO_LOG2);
 	if (err != 0)
 		sn_deque_destroy(&w->dq);
+	sn_timers_init(&w->timers);
 	return err;
 }
 
 static void
 worker_destroy(struct sn_worker *w)
 {
+	sn_timers_destroy(&w->timers);
 	sn_runq_destroy(&w->fifo);
 	sn_deque_destroy(&w->dq);
 }
@@ -663,6 +933,9 @@ stats_collect(struct snow_rt_stats *out)
 	out->spawned = (uint64_t)sn_load(&sn_rt.outside_live);
 	out->workers = sn_rt.nworkers;
 	out->stacks_mapped = sn_load(&sn_rt.pool.mapped);
+	out->sent = sn_load(&sn_rt.outside_sent);
+	out->dropped = sn_load(&sn_rt.outside_dropped);
+	out->blocked_ended = sn_load(&sn_rt.blocked_ended);
 	for (i = 0; i < sn_rt.nworkers; i++) {
 		struct sn_worker *w = &sn_rt.workers[i];
 		uint64_t switches = sn_load(&w->n_switches);
@@ -672,6 +945,8 @@ stats_collect(struct snow_rt_stats *out)
 		out->switches += switches;
 		out->preemptions += sn_load(&w->n_preempted);
 		out->steals += sn_load(&w->n_steals);
+		out->sent += sn_load(&w->n_sent);
+		out->dropped += sn_load(&w->n_dropped);
 		out->workers_used += switches != 0;
 	}
 }
@@ -701,6 +976,32 @@ teardown(unsigned nworkers)
 	sn_runq_destroy(&sn_rt.normal);
 	sn_runq_destroy(&sn_rt.low);
 	sn_pool_destroy(&sn_rt.pool);
+	if (sn_rt.tables) {
+		sn_inbox_destroy(&sn_rt.timer_inbox);
+		sn_names_destroy(&sn_rt.names);
+		sn_ptable_destroy(&sn_rt.ptable);
+		sn_rt.tables = false;
+	}
+}
+
+static int
+tables_init(void)
+{
+	int err = sn_ptable_init(&sn_rt.ptable);
+
+	if (err != 0)
+		return err;
+	if ((err = sn_names_init(&sn_rt.names)) != 0) {
+		sn_ptable_destroy(&sn_rt.ptable);
+		return err;
+	}
+	if ((err = sn_inbox_init(&sn_rt.timer_inbox)) != 0) {
+		sn_names_destroy(&sn_rt.names);
+		sn_ptable_destroy(&sn_rt.ptable);
+		return err;
+	}
+	sn_rt.tables = true;
+	return 0;
 }
 
 static void
@@ -726,7 +1027,8 @@ build(unsigned nworkers, size_t stack_size, unsigned *made)
 	    sizeof(*sn_rt.workers) * nworkers);
 	if (sn_rt.workers == NULL)
 		return ENOMEM;
-	if ((err = sn_pool_init(&sn_rt.pool, stack_size, proc_main)) != 0 ||
+	if ((err = tables_init()) != 0 ||
+	    (err = sn_pool_init(&sn_rt.pool, stack_size, proc_main)) != 0 ||
 	    (err = sn_runq_init(&sn_rt.high, SN_PRIO_LOG2)) != 0 ||
 	    (err = sn_runq_init(&sn_rt.normal, SN_GLOBAL_LOG2)) != 0 ||
 	    (err = sn_runq_init(&sn_rt.low, SN_PRIO_LOG2)) != 0)
@@ -752,6 +1054,10 @@ sn_sched_start(unsigned nworkers, size_t stack_size)
 	sn_rt.main_pid = 0;
 	sn_rt.idle_head = NULL;
 	atomic_store(&sn_rt.outside_live, 0);
+	atomic_store(&sn_rt.outside_busy, 0);
+	atomic_store(&sn_rt.outside_sent, 0);
+	atomic_store(&sn_rt.outside_dropped, 0);
+	atomic_store(&sn_rt.blocked_ended, 0);
 	atomic_store(&sn_rt.nidle, 0);
 	atomic_store(&sn_rt.nspinning, 0);
 	atomic_store(&sn_rt.stop, false);
@@ -780,13 +1086,43 @@ sn_sched_start(unsigned nworkers, size_t stack_size)
 	return 0;
 }
 
+/*
+ * True when no actor can ever run again on its own: every worker sleeps,
+ * no queue holds an actor and no timer is set.  Timer counts are read
+ * before the idle count: a worker leaves the idle list before it fires
+ * a timer, so a timer seen gone was fired by a worker seen awake.
+ */
+static bool
+all_blocked(void)
+{
+	unsigned i;
+
+	if (atomic_load(&sn_rt.timer_inbox.count) != 0)
+		return false;
+	for (i = 0; i < sn_rt.nworkers; i++)
+		if (atomic_load_explicit(&sn_rt.workers[i].timers.published,
+		    memory_order_acquire) != 0)
+			return false;
+	return atomic_load(&sn_rt.nidle) == sn_rt.nworkers && !work_visible();
+}
+
+/* Wait for every actor to exit, ending those that wait for ever. */
 static void
 wait_idle(void)
 {
+	uint64_t ended;
+
 	pthread_mutex_lock(&sn_rt.done_lock);
 	atomic_thread_fence(memory_order_seq_cst);
-	while (!quiescent())
+	while (!quiescent()) {
+		if (all_blocked() && (ended = sn_actor_end_blocked()) != 0) {
+			atomic_fetch_add(&sn_rt.blocked_ended, ended);
+			fprintf(stderr, "snow-rt: %llu actor%s waited for a "
+			    "message that could never come; ended\n",
+			    (unsigned long long)ended, ended == 1 ? "" : "s");
+		}
 		pthread_cond_wait(&sn_rt.done_cond, &sn_rt.done_lock);
+	}
 	pthread_mutex_unlock(&sn_rt.done_lock);
 }
 

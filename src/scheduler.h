@@ -26,9 +26,12 @@
 #include "deque.h"
 #include "fault.h"
 #include "internal.h"
+#include "names.h"
 #include "proc.h"
+#include "ptable.h"
 #include "runq.h"
 #include "stack.h"
+#include "timer.h"
 
 enum sn_rt_state {
 	SN_RT_DOWN,		/* not initialised, or shut down */
@@ -39,16 +42,19 @@ enum sn_rt_state {
 /* Why an actor handed its worker back control. */
 enum sn_switch_reason {
 	SN_SWITCH_YIELD,
-	SN_SWITCH_EXIT
+	SN_SWITCH_EXIT,
+	SN_SWITCH_WAIT		/* park: w->park_word says how */
 };
 
 struct sn_worker {
 	struct sn_ctx ctx;		/* the worker loop, while an actor runs */
 	struct sn_proc *current;	/* the actor running here, or NULL */
 	int reason;			/* enum sn_switch_reason */
+	uint64_t park_word;		/* the wait word of a parking actor */
 	unsigned id;
 	uint64_t tick;			/* picks so far, for fairness */
 	uint64_t rng;			/* victim selection */
+	unsigned next_streak;		/* picks in a row from next */
 	struct sn_deque dq;
 	struct sn_runq fifo;
 	struct sn_stack_cache cache;
@@ -57,6 +63,10 @@ struct sn_worker {
 	bool spinning;			/* counted in rt.nspinning */
 	uint64_t pid_next, pid_end;	/* this worker's block of PIDs */
 	struct sn_fault_stack altstack;	/* where overflows are reported */
+	struct sn_timers timers;	/* this worker's only */
+
+	/* Woken by the running actor; a line of its own, as thieves look. */
+	_Atomic(struct sn_proc *) next SN_ALIGNED;
 
 	/* Parking: the futex word is set by whoever takes us off the list. */
 	_Atomic uint32_t wake_word SN_ALIGNED;
@@ -70,6 +80,8 @@ struct sn_worker {
 	_Atomic uint64_t n_switches;
 	_Atomic uint64_t n_preempted;
 	_Atomic uint64_t n_steals;
+	_Atomic uint64_t n_sent;
+	_Atomic uint64_t n_dropped;
 } SN_ALIGNED;
 
 struct sn_runtime {
@@ -79,10 +91,18 @@ struct sn_runtime {
 	struct sn_stack_pool pool;
 	struct sn_runq high, normal, low;
 	uint64_t main_pid;
+	struct sn_ptable ptable;	/* live actors, for senders */
+	struct sn_names names;
+	struct sn_timer_inbox timer_inbox;	/* timers from outside threads */
+	bool tables;			/* the three above are initialised */
 
 	/* Spawns by threads that are not workers, minus those refused: for
 	 * quiescence and for the stats. */
 	_Atomic int64_t outside_live SN_ALIGNED;
+	_Atomic int64_t outside_busy;	/* sends and such from non-workers */
+	_Atomic uint64_t outside_sent;	/* messages sent by non-workers */
+	_Atomic uint64_t outside_dropped;
+	_Atomic uint64_t blocked_ended;	/* actors ended as blocked for ever */
 	pthread_mutex_t done_lock;
 	pthread_cond_t done_cond;
 
@@ -109,6 +129,31 @@ int sn_sched_stop(void);
 uint64_t sn_sched_spawn(snow_actor_fn fn, const void *args,
     uint64_t args_size, uint8_t priority);
 void sn_sched_yield(void);
+
+/* The running actor and its worker, or NULL outside actors. */
+struct sn_proc *sn_sched_current(void);
+
+/*
+ * Park the running actor p: word (seq << 2 | kind) becomes its wait word
+ * once it is off its stack, and a timer wakes it at deadline unless that
+ * is UINT64_MAX.  Returns when something took the wake (see proc.h), or
+ * ENOMEM at once if the timer could not be set.
+ */
+int sn_sched_park(struct sn_proc *p, unsigned kind, uint64_t deadline);
+/* Make runnable an actor whose wake the caller took.  Any thread. */
+void sn_sched_ready(struct sn_proc *p);
+/* End the running actor p now; its frames are abandoned. */
+SN_NORETURN void sn_sched_exit(struct sn_proc *p, uint8_t reason);
+/* Arm a timer on this thread's worker, or through the inbox. */
+int sn_sched_timer(const struct sn_timer *tm);
+/*
+ * Bracket a call that uses the tables from a thread that is not a worker:
+ * 0, or EPERM when the runtime is not running (then do not leave).
+ */
+int sn_sched_outside_enter(void);
+void sn_sched_outside_leave(void);
+/* Count a message sent or dropped by this thread. */
+void sn_sched_count_send(int delivered);
 
 /*
  * Reductions left in the running slice.  Outside actors it is refilled to

@@ -93,10 +93,165 @@ SNOW_API void snow_actor_yield(void);
  * afterwards.  Call it from a thread that is not an actor, usually the main
  * thread once its own work is done.
  *
+ * Actors that wait for a message for ever, once nothing can run and no
+ * timer is pending, can never be woken from inside the runtime: they are
+ * ended with SNOW_EXIT_KILLED (links see it), their number is added to
+ * snow_rt_stats().blocked_ended and printed on stderr.  So other threads
+ * must be done sending before they rely on this call.
+ *
  * Returns 0, or EPERM (runtime not initialised), EDEADLK (called from inside
  * an actor, which would wait for itself).
  */
 SNOW_API int snow_rt_run_scheduler(void);
+
+/* ---- Messages ----
+ *
+ * Every actor has a mailbox.  Messages are copied in by the sender and come
+ * out one at a time, in the order each sender sent them.  The main process
+ * has a PID but no mailbox: sends to it are dropped like sends to the dead.
+ */
+
+/* Largest message body snow_actor_send() accepts. */
+#define SNOW_MSG_MAX ((uint64_t)1 << 30)
+
+/* What a received message is, in its tag. */
+enum snow_msg_tag {
+	SNOW_MSG_DATA = 0,	/* from snow_actor_send() or snow_timer_send_after() */
+	SNOW_MSG_EXIT = 1	/* a linked actor exited; body: struct snow_exit_msg */
+};
+
+/* A received message, as snow_actor_receive() returns it. */
+struct snow_msg {
+	uint64_t tag;		/* enum snow_msg_tag */
+	uint64_t len;		/* bytes in data */
+	unsigned char data[];
+};
+
+/* Why an actor ended. */
+enum snow_exit_reason {
+	SNOW_EXIT_NORMAL = 0,	/* its function returned, or snow_actor_exit(0) */
+	SNOW_EXIT_ERROR = 1,	/* it failed: snow_actor_exit(SNOW_EXIT_ERROR) */
+	SNOW_EXIT_KILLED = 2,	/* snow_actor_kill(), or it blocked for ever */
+	SNOW_EXIT_LINKED = 3,	/* an actor it was linked to ended abnormally */
+	SNOW_EXIT_NOPROC = 4	/* (exit messages only) linked to a PID not alive */
+};
+
+/* Body of a SNOW_MSG_EXIT message. */
+struct snow_exit_msg {
+	uint64_t pid;		/* the linked actor that ended */
+	uint64_t reason;	/* enum snow_exit_reason */
+};
+
+/*
+ * Copy size bytes at msg into the mailbox of actor pid, and wake it if it
+ * waits in snow_actor_receive().  Callable from any thread.  A message to
+ * a PID that is not alive (ended, never spawned, the main process) is
+ * dropped silently and counted in snow_rt_stats().dropped.
+ *
+ * Returns 0 (delivered or dropped), or an errno value and nothing is sent:
+ * EINVAL (msg NULL with size > 0, size > SNOW_MSG_MAX), ENOMEM, EPERM (the
+ * runtime is not running).
+ */
+SNOW_API int snow_actor_send(uint64_t pid, const void *msg, uint64_t size);
+
+/*
+ * The next message in the calling actor's mailbox, as a struct snow_msg
+ * (the tag, the length, then the bytes).  It stays valid until this
+ * actor's next receive or its end.
+ *
+ * timeout_ms < 0 waits for ever, 0 only looks, > 0 waits at most that
+ * long.  A waiting actor is parked: it uses no CPU until a send, its
+ * timeout or an exit signal requeues it.
+ *
+ * NULL with errno: ETIMEDOUT (nothing came in time), EAGAIN (timeout_ms
+ * was 0 and the mailbox is empty), EPERM (not called from an actor).
+ */
+SNOW_API const void *snow_actor_receive(int64_t timeout_ms);
+
+/*
+ * Link the calling actor and actor pid both ways.  When either ends, the
+ * other gets an exit signal with the reason: an actor that traps exits
+ * receives it as a SNOW_MSG_EXIT message; one that does not ends with
+ * SNOW_EXIT_LINKED, unless the reason was SNOW_EXIT_NORMAL, which is
+ * ignored.  Linking to a PID that is not alive signals SNOW_EXIT_NOPROC at
+ * once, as the Erlang VM does.  Linking twice, or to itself, is a no-op.
+ *
+ * Returns 0, or EINVAL (pid 0), EPERM (not called from an actor), ENOMEM.
+ */
+SNOW_API int snow_actor_link(uint64_t pid);
+
+/* Undo snow_actor_link(pid), both ways; 0, or EPERM outside an actor. */
+SNOW_API int snow_actor_unlink(uint64_t pid);
+
+/*
+ * on != 0: exit signals from linked actors arrive as SNOW_MSG_EXIT
+ * messages instead of ending the caller.  Returns the previous setting
+ * (0 or 1), or -1 with errno EPERM outside an actor.
+ */
+SNOW_API int snow_actor_trap_exit(int on);
+
+/*
+ * End the calling actor now with reason (an enum snow_exit_reason) and
+ * signal its links; its stack is abandoned, not unwound.  Does not return
+ * when called from an actor; elsewhere, or with a reason above
+ * SNOW_EXIT_LINKED, it sets errno (EPERM, EINVAL) and returns.
+ */
+SNOW_API void snow_actor_exit(uint64_t reason);
+
+/*
+ * End actor pid with SNOW_EXIT_KILLED, which it cannot trap.  It ends at
+ * its next receive, yield, sleep or spent slice (at once if it waits).
+ * Returns 0, or ESRCH (not alive), EINVAL (pid 0), EPERM (not running).
+ */
+SNOW_API int snow_actor_kill(uint64_t pid);
+
+/* ---- Timers: one heap per worker, no thread per timer ---- */
+
+/*
+ * Park the calling actor for at least ms milliseconds; its worker runs
+ * others meanwhile.  Messages do not wake it.  Outside actors the calling
+ * thread sleeps.  ms <= 0 yields.
+ */
+SNOW_API void snow_timer_sleep(int64_t ms);
+
+/*
+ * Send a copy of msg to pid after ms milliseconds (at once if ms <= 0);
+ * if pid is not alive by then the message is dropped.  Timers of one
+ * actor with the same delay fire in the order they were set.
+ * Returns 0, or an errno value as snow_actor_send().
+ */
+SNOW_API int snow_timer_send_after(uint64_t pid, int64_t ms,
+    const void *msg, uint64_t size);
+
+/* ---- Names ---- */
+
+/* Longest name snow_actor_register() accepts, in bytes. */
+#define SNOW_NAME_MAX 255
+
+/*
+ * Give the calling actor a name (len bytes, any bytes, not NUL-terminated
+ * necessarily) until it ends.  An actor has at most one name.
+ * Returns 0, or EINVAL (name NULL, len 0 or > SNOW_NAME_MAX), EEXIST (a
+ * live actor has it), EALREADY (the caller already has a name), ENOMEM,
+ * EPERM (not called from an actor).
+ */
+SNOW_API int snow_actor_register(const char *name, uint64_t len);
+
+/*
+ * The PID registered under name, or 0 with errno: ESRCH (no live actor
+ * has it), EINVAL (bad name, as above), EPERM (the runtime is not running).
+ */
+SNOW_API uint64_t snow_actor_whereis(const char *name, uint64_t len);
+
+/*
+ * errno of the calling thread, read through a call the compiler cannot
+ * fold.  Use it in actor code after any call that may switch (receive,
+ * sleep, yield, snow_reduction_check): glibc declares __errno_location()
+ * const, so a compiler may compute errno's address once per function, and
+ * an actor may have resumed on another worker thread since; a plain errno
+ * read would then see the errno of the thread it left.
+ */
+SNOW_API int snow_errno(void);
 
 /* Counters of the running runtime, or of the last one after shutdown. */
 struct snow_rt_stats {
@@ -108,6 +263,9 @@ struct snow_rt_stats {
 	uint64_t stacks_mapped;	/* stacks ever mapped (the rest were reused) */
 	uint32_t workers;	/* worker threads */
 	uint32_t workers_used;	/* workers that ran at least one actor */
+	uint64_t sent;		/* messages delivered to a mailbox */
+	uint64_t dropped;	/* messages to PIDs that were not alive */
+	uint64_t blocked_ended;	/* actors ended because they waited for ever */
 };
 
 /* Fill *out; returns 0, or EINVAL when out is NULL. */

@@ -1,0 +1,433 @@
+/*
+ * Mailboxes, links, exit signals, timers and names; see actor.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actor.h"
+#include "scheduler.h"
+
+/* Which wait kinds a waker may clear, as a mask of 1 << kind. */
+#define WAKE_BY_MSG	(1u << SN_WAIT_MSG)
+#define WAKE_BY_SIGNAL	((1u << SN_WAIT_MSG) | (1u << SN_WAIT_SLEEP))
+
+/*
+ * Take the wake of p if it is parked in one of kinds.  Called after
+ * publishing what should wake it (a message, a pending exit); the fence
+ * pairs with the one in the worker's park_commit().
+ */
+static bool
+wake_take(struct sn_proc *p, unsigned kinds)
+{
+	uint64_t word;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	word = atomic_load_explicit(&p->wait, memory_order_relaxed);
+	while ((word & SN_WAIT_KIND_MASK) != 0 &&
+	    (kinds & (1u << (word & SN_WAIT_KIND_MASK))) != 0)
+		if (atomic_compare_exchange_weak(&p->wait, &word, 0))
+			return true;
+	return false;
+}
+
+/* Mark p to end with reason at its next switch; killed beats the rest. */
+static void
+pending_set(struct sn_proc *p, uint8_t reason)
+{
+	uint8_t none = 0;
+
+	if (reason == SNOW_EXIT_KILLED)
+		atomic_store(&p->exit_pending, (uint8_t)(reason + 1));
+	else
+		atomic_compare_exchange_strong(&p->exit_pending, &none,
+		    (uint8_t)(reason + 1));
+}
+
+bool
+sn_actor_wake_due(struct sn_proc *p, unsigned kind)
+{
+	if (atomic_load_explicit(&p->exit_pending, memory_order_relaxed))
+		return true;
+	return kind == SN_WAIT_MSG && sn_mailbox_ready(&p->mailbox);
+}
+
+void
+sn_actor_check_exit(struct sn_proc *p)
+{
+	uint8_t pending = atomic_load_explicit(&p->exit_pending,
+	    memory_order_acquire);
+
+	if (sn_unlikely(pending != 0))
+		sn_sched_exit(p, (uint8_t)(pending - 1));
+}
+
+/* ---- Links ---- */
+
+static int
+links_add(struct sn_links *l, uint64_t pid)
+{
+	uint32_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->pids[i] == pid)
+			return 0;
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 4;
+		uint64_t *pids = realloc(l->pids, cap * sizeof(*pids));
+
+		if (pids == NULL)
+			return ENOMEM;
+		l->pids = pids;
+		l->cap = cap;
+	}
+	l->pids[l->n++] = pid;
+	return 0;
+}
+
+static void
+links_remove(struct sn_links *l, uint64_t pid)
+{
+	uint32_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->pids[i] == pid) {
+			l->pids[i] = l->pids[--l->n];
+			return;
+		}
+}
+
+/*
+ * Deliver the exit of from (with reason) to the actor to, if alive: a
+ * message if it traps exits, else its end unless the reason is normal.
+ * Without memory for the message it ends as if it did not trap: an exit
+ * signal is never lost.
+ */
+static void
+signal_exit(uint64_t to, uint64_t from, uint8_t reason)
+{
+	struct snow_exit_msg body = { from, reason };
+	struct sn_pt_shard *held;
+	struct sn_proc *p;
+	struct sn_msg *m = NULL;
+	bool wake = false;
+
+	p = sn_ptable_lock(&sn_rt.ptable, to, &held);
+	if (p == NULL)
+		return;
+	links_remove(&p->links, from);
+	if (p->trap_exit)
+		m = sn_msg_new(SNOW_MSG_EXIT, &body, sizeof(body));
+	if (m != NULL) {
+		sn_mailbox_push(&p->mailbox, m);
+		wake = wake_take(p, WAKE_BY_MSG);
+	} else if (reason != SNOW_EXIT_NORMAL) {
+		pending_set(p, SNOW_EXIT_LINKED);
+		wake = wake_take(p, WAKE_BY_SIGNAL);
+	}
+	sn_ptable_unlock(held);
+	if (wake)
+		sn_sched_ready(p);
+}
+
+int
+sn_actor_link(struct sn_proc *self, uint64_t pid)
+{
+	struct sn_pt_shard *held;
+	struct sn_proc *p;
+	int err;
+
+	if (pid == self->pid)
+		return 0;
+	p = sn_ptable_lock(&sn_rt.ptable, pid, &held);
+	if (p == NULL) {
+		signal_exit(self->pid, pid, SNOW_EXIT_NOPROC);
+		sn_actor_check_exit(self);
+		return 0;
+	}
+	err = links_add(&p->links, self->pid);
+	sn_ptable_unlock(held);
+	if (err != 0)
+		return err;
+	/* If pid ends between the two halves, its exit already reached us;
+	 * our half is then stale and harmless. */
+	if (sn_ptable_lock(&sn_rt.ptable, self->pid, &held) == self) {
+		err = links_add(&self->links, pid);
+		sn_ptable_unlock(held);
+	}
+	if (err != 0)
+		sn_actor_unlink(self, pid);
+	return err;
+}
+
+int
+sn_actor_unlink(struct sn_proc *self, uint64_t pid)
+{
+	struct sn_pt_shard *held;
+	struct sn_proc *p;
+
+	p = sn_ptable_lock(&sn_rt.ptable, pid, &held);
+	if (p != NULL) {
+		links_remove(&p->links, self->pid);
+		sn_ptable_unlock(held);
+	}
+	if (sn_ptable_lock(&sn_rt.ptable, self->pid, &held) == self) {
+		links_remove(&self->links, pid);
+		sn_ptable_unlock(held);
+	}
+	return 0;
+}
+
+int
+sn_actor_trap(struct sn_proc *self, int on)
+{
+	struct sn_pt_shard *held;
+	int was = self->trap_exit;
+
+	/* Under the lock: signal_exit() reads it there. */
+	if (sn_ptable_lock(&sn_rt.ptable, self->pid, &held) == self) {
+		self->trap_exit = on != 0;
+		sn_ptable_unlock(held);
+	}
+	return was;
+}
+
+int
+sn_actor_kill(uint64_t pid)
+{
+	struct sn_pt_shard *held;
+	struct sn_proc *p;
+	bool wake;
+
+	p = sn_ptable_lock(&sn_rt.ptable, pid, &held);
+	if (p == NULL)
+		return ESRCH;
+	pending_set(p, SNOW_EXIT_KILLED);
+	wake = wake_take(p, WAKE_BY_SIGNAL);
+	sn_ptable_unlock(held);
+	if (wake)
+		sn_sched_ready(p);
+	return 0;
+}
+
+/* ---- Birth and death ---- */
+
+void
+sn_actor_start(struct sn_proc *p)
+{
+	sn_mailbox_init(&p->mailbox);
+	p->last = NULL;
+	atomic_store_explicit(&p->wait, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->exit_pending, 0, memory_order_relaxed);
+	p->trap_exit = 0;
+	p->abandoned = 0;
+	memset(&p->links, 0, sizeof(p->links));
+	p->name = NULL;
+	sn_ptable_insert(&sn_rt.ptable, p);
+}
+
+void
+sn_actor_release(struct sn_proc *p)
+{
+	struct sn_pt_shard *held;
+	struct sn_links links;
+	uint32_t i;
+
+	/* Out of the table and its links taken in one step: a link made
+	 * after this finds the actor gone and gets its noproc signal. */
+	if (sn_ptable_lock(&sn_rt.ptable, p->pid, &held) == p)
+		sn_ptable_remove_held(held, p);
+	links = p->links;
+	memset(&p->links, 0, sizeof(p->links));
+	sn_ptable_unlock(held);
+
+	if (p->name != NULL) {
+		sn_names_remove(&sn_rt.names, p->name);
+		p->name = NULL;
+	}
+	if (p->last != NULL) {
+		sn_msg_free(p->last);
+		p->last = NULL;
+	}
+	sn_mailbox_drain(&p->mailbox);
+	for (i = 0; i < links.n; i++)
+		signal_exit(links.pids[i], p->pid, p->exit_reason);
+	free(links.pids);
+}
+
+/* ---- Messages ---- */
+
+/* Hand m to pid's mailbox, or drop it; m is no longer the caller's. */
+static void
+deliver(uint64_t pid, struct sn_msg *m)
+{
+	struct sn_pt_shard *held;
+	struct sn_proc *p;
+	bool wake;
+
+	p = sn_ptable_lock(&sn_rt.ptable, pid, &held);
+	if (p == NULL) {
+		sn_msg_free(m);
+		sn_sched_count_send(0);
+		return;
+	}
+	sn_mailbox_push(&p->mailbox, m);
+	wake = wake_take(p, WAKE_BY_MSG);
+	sn_ptable_unlock(held);
+	/* Ours to requeue: it cannot run, hence not end, until we do. */
+	if (wake)
+		sn_sched_ready(p);
+	sn_sched_count_send(1);
+}
+
+int
+sn_actor_send(uint64_t pid, uint64_t tag, const void *msg, uint64_t size)
+{
+	struct sn_msg *m = sn_msg_new(tag, msg, size);
+
+	if (m == NULL)
+		return ENOMEM;
+	deliver(pid, m);
+	return 0;
+}
+
+const struct sn_msg *
+sn_actor_receive(struct sn_proc *self, int64_t timeout_ms, int *err)
+{
+	uint64_t deadline;
+	struct sn_msg *m;
+
+	if (self->last != NULL) {
+		sn_msg_free(self->last);
+		self->last = NULL;
+	}
+	sn_actor_check_exit(self);
+	m = sn_mailbox_pop(&self->mailbox);
+	if (m == NULL && timeout_ms != 0) {
+		deadline = timeout_ms < 0 ? UINT64_MAX :
+		    sn_deadline_after(timeout_ms);
+		do {
+			if (deadline != UINT64_MAX && sn_now_ns() >= deadline)
+				break;
+			if (sn_sched_park(self, SN_WAIT_MSG, deadline) != 0) {
+				*err = ENOMEM;
+				return NULL;
+			}
+			sn_actor_check_exit(self);
+		} while ((m = sn_mailbox_pop(&self->mailbox)) == NULL);
+	}
+	if (m == NULL) {
+		*err = timeout_ms == 0 ? EAGAIN : ETIMEDOUT;
+		return NULL;
+	}
+	self->last = m;
+	return m;
+}
+
+/* ---- Timers ---- */
+
+void
+sn_actor_sleep(struct sn_proc *self, int64_t ms)
+{
+	uint64_t deadline = sn_deadline_after(ms);
+
+	while (sn_now_ns() < deadline) {
+		/* Without memory for a timer, wait by yielding. */
+		if (sn_sched_park(self, SN_WAIT_SLEEP, deadline) != 0)
+			sn_sched_yield();
+		sn_actor_check_exit(self);
+	}
+}
+
+int
+sn_actor_send_after(uint64_t pid, int64_t ms, const void *msg, uint64_t size)
+{
+	struct sn_timer tm = { .kind = SN_TIMER_SEND };
+	int err;
+
+	tm.deadline = sn_deadline_after(ms);
+	tm.u.send.pid = pid;
+	tm.u.send.msg = sn_msg_new(SNOW_MSG_DATA, msg, size);
+	if (tm.u.send.msg == NULL)
+		return ENOMEM;
+	err = sn_sched_timer(&tm);
+	if (err != 0)
+		sn_msg_free(tm.u.send.msg);
+	return err;
+}
+
+void
+sn_actor_fire(const struct sn_timer *tm)
+{
+	struct sn_proc *p;
+	uint64_t word;
+
+	if (tm->kind == SN_TIMER_SEND) {
+		deliver(tm->u.send.pid, tm->u.send.msg);
+		return;
+	}
+	/* The block may have been reused since: the sequence number says
+	 * whether this is still the park the timer was set for. */
+	p = tm->u.wake.proc;
+	word = atomic_load(&p->wait);
+	if ((word & SN_WAIT_KIND_MASK) != 0 && word >> 2 == tm->u.wake.seq &&
+	    atomic_compare_exchange_strong(&p->wait, &word, 0))
+		sn_sched_ready(p);
+}
+
+int
+sn_actor_timer_stale(const struct sn_timer *tm)
+{
+	uint64_t word;
+
+	if (tm->kind != SN_TIMER_WAKE)
+		return 0;
+	word = atomic_load_explicit(&tm->u.wake.proc->wait,
+	    memory_order_relaxed);
+	return (word & SN_WAIT_KIND_MASK) == 0 || word >> 2 != tm->u.wake.seq;
+}
+
+/* ---- Actors blocked for ever ---- */
+
+static void
+end_if_blocked(struct sn_proc *p, void *arg)
+{
+	uint64_t *ended = arg;
+	uint64_t word = atomic_load(&p->wait);
+
+	/* The wake first: once it is ours the actor stays put, and the
+	 * pending exit is only set on an actor that really waited. */
+	if ((word & SN_WAIT_KIND_MASK) != SN_WAIT_MSG ||
+	    !atomic_compare_exchange_strong(&p->wait, &word, 0))
+		return;
+	pending_set(p, SNOW_EXIT_KILLED);
+	sn_sched_ready(p);
+	(*ended)++;
+}
+
+uint64_t
+sn_actor_end_blocked(void)
+{
+	uint64_t ended = 0;
+
+	sn_ptable_foreach(&sn_rt.ptable, end_if_blocked, &ended);
+	return ended;
+}
+
+/* ---- Names ---- */
+
+int
+sn_actor_register(struct sn_proc *self, const char *name, size_t len)
+{
+	if (self->name != NULL)
+		return EALREADY;
+	return sn_names_add(&sn_rt.names, name, len, self->pid, &self->name);
+}
+
+uint64_t
+sn_actor_whereis(const char *name, size_t len)
+{
+	return sn_names_find(&sn_rt.names, name, len);
+}

@@ -1,0 +1,57 @@
+/*
+ * What makes an actor more than a coroutine: its mailbox, its links and
+ * exit signals, its timers and its name.
+ *
+ * Every actor is in the process table from its spawn to its end; anyone
+ * who wants to reach it (a sender, a linked actor ending, a kill) looks
+ * it up there and acts under the table shard's lock, so an actor that
+ * ends, and whose block is reused, is never reached by mistake.
+ *
+ * Waking: an actor parks with a wait word (see proc.h).  Whoever clears
+ * the word from parked to 0 requeues it, and nobody else: a send clears
+ * it only for a receive, a timer only for its own park, an exit signal
+ * for either.
+ */
+#ifndef SN_ACTOR_H
+#define SN_ACTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proc.h"
+#include "timer.h"
+
+/* Spawn: reset the block's messaging state and enter the table. */
+void sn_actor_start(struct sn_proc *p);
+/* Exit, on the worker off p's stack: leave the table and the names,
+ * free the mailbox, signal the links with p->exit_reason. */
+void sn_actor_release(struct sn_proc *p);
+/* Would a parked p (wait kind kind) be woken by what already arrived? */
+bool sn_actor_wake_due(struct sn_proc *p, unsigned kind);
+/* In p, after a switch: end now if an exit signal is pending. */
+void sn_actor_check_exit(struct sn_proc *p);
+
+/* Timers, on the worker that holds them. */
+void sn_actor_fire(const struct sn_timer *tm);
+int sn_actor_timer_stale(const struct sn_timer *tm);
+
+/* Shutdown found nothing runnable: end every actor waiting in receive.
+ * Returns how many. */
+uint64_t sn_actor_end_blocked(void);
+
+/* The public calls, arguments checked by api.c; self is the caller. */
+int sn_actor_send(uint64_t pid, uint64_t tag, const void *msg,
+    uint64_t size);
+int sn_actor_send_after(uint64_t pid, int64_t ms, const void *msg,
+    uint64_t size);
+const struct sn_msg *sn_actor_receive(struct sn_proc *self,
+    int64_t timeout_ms, int *err);
+int sn_actor_link(struct sn_proc *self, uint64_t pid);
+int sn_actor_unlink(struct sn_proc *self, uint64_t pid);
+int sn_actor_trap(struct sn_proc *self, int on);
+int sn_actor_kill(uint64_t pid);
+void sn_actor_sleep(struct sn_proc *self, int64_t ms);
+int sn_actor_register(struct sn_proc *self, const char *name, size_t len);
+uint64_t sn_actor_whereis(const char *name, size_t len);
+
+#endif /* SN_ACTOR_H */

@@ -1,0 +1,91 @@
+/*
+ * Timers: a binary min-heap per worker, no thread per timer.
+ *
+ * A heap belongs to one worker and only that worker touches it: an actor
+ * arms a timer on the worker it runs on, and the worker fires it from its
+ * loop, or wakes from its idle sleep in time to.  Threads that are not
+ * workers hand their timers to an inbox that the next worker to look
+ * adopts into its own heap.
+ *
+ * A wake-up entry is not removed when the actor is woken early by a
+ * message: it stays, stale, until its deadline, and firing it does
+ * nothing because the actor's park sequence number has moved on (see
+ * actor.c).  Heaps are compacted when stale entries pile up.
+ */
+#ifndef SN_TIMER_H
+#define SN_TIMER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mailbox.h"
+#include "proc.h"
+
+enum sn_timer_kind {
+	SN_TIMER_WAKE,		/* end a receive or a sleep */
+	SN_TIMER_SEND		/* deliver a message */
+};
+
+struct sn_timer {
+	uint64_t deadline;	/* CLOCK_MONOTONIC, ns */
+	uint64_t order;		/* ties fire in the order set */
+	int kind;
+	union {
+		struct {	/* SN_TIMER_WAKE */
+			struct sn_proc *proc;
+			uint64_t seq;
+		} wake;
+		struct {	/* SN_TIMER_SEND */
+			uint64_t pid;
+			struct sn_msg *msg;
+		} send;
+	} u;
+};
+
+struct sn_timers {
+	struct sn_timer *heap;
+	size_t n, cap;
+	size_t compact_at;	/* size at which stale entries are swept */
+	uint64_t order;
+	_Atomic size_t published;	/* n, for other threads' idle checks */
+};
+
+/* Timers set by threads that are not workers, waiting for one to adopt. */
+struct sn_timer_inbox {
+	pthread_mutex_t lock;
+	struct sn_timer *items;	/* under lock */
+	size_t n, cap;		/* under lock */
+	_Atomic size_t count;	/* n, readable without the lock */
+};
+
+uint64_t sn_now_ns(void);
+/* now + ms, saturating. */
+uint64_t sn_deadline_after(int64_t ms);
+
+void sn_timers_init(struct sn_timers *t);
+/* Frees the heap and the messages of send timers not fired. */
+void sn_timers_destroy(struct sn_timers *t);
+/* 0, or ENOMEM.  Sets t->order on the copy it keeps. */
+int sn_timers_add(struct sn_timers *t, const struct sn_timer *tm);
+/* Earliest deadline, or UINT64_MAX when empty. */
+uint64_t sn_timers_next(const struct sn_timers *t);
+/* Take the earliest entry due at now into *out; 0 when none is due. */
+int sn_timers_pop_due(struct sn_timers *t, uint64_t now, struct sn_timer *out);
+/*
+ * Drop entries for which stale(entry) is true (wake-ups nobody waits on):
+ * always when force, else only once the heap has doubled since the last
+ * sweep, which keeps the cost amortised O(1) per timer.
+ */
+void sn_timers_sweep(struct sn_timers *t,
+    int (*stale)(const struct sn_timer *), bool force);
+
+int sn_inbox_init(struct sn_timer_inbox *in);
+void sn_inbox_destroy(struct sn_timer_inbox *in);
+int sn_inbox_add(struct sn_timer_inbox *in, const struct sn_timer *tm);
+/* Move every entry into t; what does not fit stays in the inbox. */
+void sn_inbox_adopt(struct sn_timer_inbox *in, struct sn_timers *t);
+
+#endif /* SN_TIMER_H */
