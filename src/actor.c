@@ -225,7 +225,6 @@ sn_actor_start(struct sn_proc *p)
 	p->abandoned = 0;
 	memset(&p->links, 0, sizeof(p->links));
 	p->name = NULL;
-	sn_ptable_insert(&sn_rt.ptable, p);
 }
 
 void

@@ -21,7 +21,7 @@
 #include "proc.h"
 #include "timer.h"
 
-/* Spawn: reset the block's messaging state and enter the table. */
+/* Spawn, before the actor enters the table: reset its messaging state. */
 void sn_actor_start(struct sn_proc *p);
 /* Exit, on the worker off p's stack: leave the table and the names,
  * free the mailbox, signal the links with p->exit_reason. */

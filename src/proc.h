@@ -19,6 +19,7 @@
 #include "mailbox.h"
 
 struct sn_name;
+struct sn_pidblock;
 
 enum sn_proc_state {
 	SN_READY,		/* queued, waiting for a worker */
@@ -64,7 +65,7 @@ struct sn_proc {
 	const void *args;		/* what fn receives */
 	void *args_heap;		/* copy of large arguments, freed at exit */
 	struct sn_proc *next;		/* link in a pool or overflow list */
-	struct sn_proc *pt_next;	/* link in the process table */
+	struct sn_pidblock *pidblock;	/* its PID's block in the table */
 	void *stack_lo;			/* lowest usable byte, above the guard */
 	size_t stack_size;		/* usable bytes below this block */
 

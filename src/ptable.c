@@ -8,10 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ck_pr.h>
+
 #include "ptable.h"
 
-#define SN_PT_BUCKETS_MIN	64
+#define SN_PT_BUCKETS_MIN	16
 #define SN_SPIN_YIELD		128	/* spins between sched_yield()s */
+
+/* Blocks ever taken: never reset, so a PID is never reused. */
+static uint64_t next_block;
 
 void
 sn_spin_lock_slow(sn_spinlock_t *l)
@@ -28,25 +33,23 @@ sn_spin_lock_slow(sn_spinlock_t *l)
 	} while (atomic_exchange_explicit(&l->held, 1, memory_order_acquire));
 }
 
-/* Fibonacci hashing: consecutive PIDs land in different shards and
- * buckets. */
+/* Fibonacci hashing spreads consecutive block numbers. */
 static uint64_t
-pid_hash(uint64_t pid)
+block_hash(uint64_t blockno)
 {
-	return pid * 0x9e3779b97f4a7c15ull;
+	return blockno * 0x9e3779b97f4a7c15ull;
 }
 
-/* By the PID's block of 256 (SN_PID_BLOCK in scheduler.c), spread. */
 static struct sn_pt_shard *
-shard_of(struct sn_ptable *t, uint64_t pid)
+shard_of(struct sn_ptable *t, uint64_t blockno)
 {
-	return &t->shard[pid_hash(pid >> 8) >> 58];	/* SN_PT_SHARDS == 64 */
+	return &t->shard[block_hash(blockno) >> 58];	/* 64 shards */
 }
 
-static size_t
-bucket_of(const struct sn_pt_shard *s, uint64_t h)
+static struct sn_pidblock **
+bucket_of(struct sn_pt_shard *s, uint64_t blockno)
 {
-	return (size_t)(h >> 20) & (s->nbuckets - 1);
+	return &s->buckets[(block_hash(blockno) >> 20) & (s->nbuckets - 1)];
 }
 
 int
@@ -76,80 +79,181 @@ sn_ptable_destroy(struct sn_ptable *t)
 
 	for (i = 0; i < SN_PT_SHARDS; i++) {
 		struct sn_pt_shard *s = &t->shard[i];
+		struct sn_pidblock *b, *next;
+		size_t j;
 
 		if (s->buckets == NULL)
 			continue;
+		for (j = 0; j < s->nbuckets; j++)
+			for (b = s->buckets[j]; b != NULL; b = next) {
+				next = b->next;
+				free(b);
+			}
 		free(s->buckets);
 		s->buckets = NULL;
 	}
 }
 
-/*
- * Double the buckets when chains average two; called under the lock.
- * If memory is short the table keeps its size: chains get longer, no
- * entry is lost.
- */
+/* Double the buckets when chains average two; called under the lock.
+ * Short of memory the table keeps its size: chains grow, nothing is
+ * lost. */
 static void
 shard_grow(struct sn_pt_shard *s)
 {
 	size_t n = s->nbuckets * 2, i;
-	struct sn_proc **b = calloc(n, sizeof(*b)), *p, *next;
+	struct sn_pidblock **nb = calloc(n, sizeof(*nb)), *b, *next;
 
-	if (b == NULL)
+	if (nb == NULL)
 		return;
 	for (i = 0; i < s->nbuckets; i++)
-		for (p = s->buckets[i]; p != NULL; p = next) {
-			size_t j = (size_t)(pid_hash(p->pid) >> 20) & (n - 1);
+		for (b = s->buckets[i]; b != NULL; b = next) {
+			size_t j = (block_hash(b->base / SN_PID_BLOCK) >> 20) &
+			    (n - 1);
 
-			next = p->pt_next;
-			p->pt_next = b[j];
-			b[j] = p;
+			next = b->next;
+			b->next = nb[j];
+			nb[j] = b;
 		}
 	free(s->buckets);
-	s->buckets = b;
+	s->buckets = nb;
 	s->nbuckets = n;
 }
 
-void
-sn_ptable_insert(struct sn_ptable *t, struct sn_proc *p)
+/* Unlink and free b, whose shard s is locked. */
+static void
+block_free(struct sn_pt_shard *s, struct sn_pidblock *b)
 {
-	uint64_t h = pid_hash(p->pid);
-	struct sn_pt_shard *s = shard_of(t, p->pid);
-	size_t b;
+	struct sn_pidblock **pp = bucket_of(s, b->base / SN_PID_BLOCK);
 
+	while (*pp != b)
+		pp = &(*pp)->next;
+	*pp = b->next;
+	s->count--;
+	free(b);
+}
+
+void
+sn_pidsource_close(struct sn_ptable *t, struct sn_pidsource *src)
+{
+	struct sn_pidblock *b = src->block;
+	struct sn_pt_shard *s;
+
+	if (b == NULL)
+		return;
+	s = shard_of(t, b->base / SN_PID_BLOCK);
+	sn_spin_lock(&s->lock);
+	b->sealed = true;
+	b->issued = src->next - (b->base == 0);	/* PID 0 is never issued */
+	if (b->left == b->issued)
+		block_free(s, b);
+	sn_spin_unlock(&s->lock);
+	src->block = NULL;
+}
+
+static int
+block_open(struct sn_ptable *t, struct sn_pidsource *src)
+{
+	uint64_t blockno = ck_pr_faa_64(&next_block, 1);
+	struct sn_pidblock *b = calloc(1, sizeof(*b));
+	struct sn_pt_shard *s;
+
+	if (b == NULL)
+		return ENOMEM;
+	b->base = blockno * SN_PID_BLOCK;
+	s = shard_of(t, blockno);
 	sn_spin_lock(&s->lock);
 	if (s->count >= 2 * s->nbuckets)
 		shard_grow(s);
-	b = bucket_of(s, h);
-	p->pt_next = s->buckets[b];
-	s->buckets[b] = p;
+	b->next = *bucket_of(s, blockno);
+	*bucket_of(s, blockno) = b;
 	s->count++;
 	sn_spin_unlock(&s->lock);
+	src->block = b;
+	src->next = b->base == 0;	/* PIDs start at 1 */
+	return 0;
+}
+
+int
+sn_ptable_insert(struct sn_ptable *t, struct sn_pidsource *src,
+    struct sn_proc *p)
+{
+	struct sn_pidblock *b;
+	int err;
+
+	if (src->block != NULL && src->next == SN_PID_BLOCK)
+		sn_pidsource_close(t, src);
+	if (src->block == NULL && (err = block_open(t, src)) != 0)
+		return err;
+	b = src->block;
+	p->pid = b->base + src->next;
+	p->pidblock = b;
+	/* Release: a lookup that finds p sees it whole. */
+	atomic_store_explicit(&b->slot[src->next++], p, memory_order_release);
+	return 0;
 }
 
 void
 sn_ptable_remove_held(struct sn_pt_shard *s, struct sn_proc *p)
 {
-	struct sn_proc **pp;
+	struct sn_pidblock *b = p->pidblock;
 
-	for (pp = &s->buckets[bucket_of(s, pid_hash(p->pid))]; *pp != NULL;
-	    pp = &(*pp)->pt_next)
-		if (*pp == p) {
-			*pp = p->pt_next;
-			p->pt_next = NULL;
-			s->count--;
-			break;
-		}
+	if (b == NULL)
+		return;		/* not in */
+	atomic_store_explicit(&b->slot[p->pid - b->base], NULL,
+	    memory_order_relaxed);
+	p->pidblock = NULL;
+	if (++b->left == b->issued && b->sealed)
+		block_free(s, b);
 }
 
 void
 sn_ptable_remove(struct sn_ptable *t, struct sn_proc *p)
 {
-	struct sn_pt_shard *s = shard_of(t, p->pid);
+	struct sn_pt_shard *s = shard_of(t, p->pid / SN_PID_BLOCK);
 
 	sn_spin_lock(&s->lock);
 	sn_ptable_remove_held(s, p);
 	sn_spin_unlock(&s->lock);
+}
+
+static struct sn_pidblock *
+block_find(struct sn_pt_shard *s, uint64_t blockno)
+{
+	struct sn_pidblock *b;
+
+	for (b = *bucket_of(s, blockno); b != NULL; b = b->next)
+		if (b->base == blockno * SN_PID_BLOCK)
+			return b;
+	return NULL;
+}
+
+struct sn_proc *
+sn_ptable_lock(struct sn_ptable *t, uint64_t pid, struct sn_pt_shard **held)
+{
+	uint64_t blockno = pid / SN_PID_BLOCK;
+	struct sn_pt_shard *s = shard_of(t, blockno);
+	struct sn_pidblock *b;
+	struct sn_proc *p = NULL;
+
+	sn_spin_lock(&s->lock);
+	b = block_find(s, blockno);
+	if (b != NULL)
+		p = atomic_load_explicit(&b->slot[pid % SN_PID_BLOCK],
+		    memory_order_acquire);
+	if (p == NULL) {
+		sn_spin_unlock(&s->lock);
+		*held = NULL;
+		return NULL;
+	}
+	*held = s;
+	return p;
+}
+
+void
+sn_ptable_unlock(struct sn_pt_shard *held)
+{
+	if (held != NULL)
+		sn_spin_unlock(&held->lock);
 }
 
 void
@@ -160,40 +264,27 @@ sn_ptable_foreach(struct sn_ptable *t, void (*fn)(struct sn_proc *, void *),
 
 	for (i = 0; i < SN_PT_SHARDS; i++) {
 		struct sn_pt_shard *s = &t->shard[i];
-		struct sn_proc *p, *next;
-		size_t b;
+		struct sn_pidblock *b;
+		size_t j, k;
 
 		sn_spin_lock(&s->lock);
-		for (b = 0; b < s->nbuckets; b++)
-			for (p = s->buckets[b]; p != NULL; p = next) {
-				next = p->pt_next;
-				fn(p, arg);
-			}
+		for (j = 0; j < s->nbuckets; j++)
+			for (b = s->buckets[j]; b != NULL; b = b->next)
+				for (k = 0; k < SN_PID_BLOCK; k++) {
+					struct sn_proc *p = atomic_load_explicit(
+					    &b->slot[k], memory_order_acquire);
+
+					if (p != NULL)
+						fn(p, arg);
+				}
 		sn_spin_unlock(&s->lock);
 	}
 }
 
-struct sn_proc *
-sn_ptable_lock(struct sn_ptable *t, uint64_t pid, struct sn_pt_shard **held)
+uint64_t
+sn_pid_lone(void)
 {
-	uint64_t h = pid_hash(pid);
-	struct sn_pt_shard *s = shard_of(t, pid);
-	struct sn_proc *p;
+	uint64_t base = ck_pr_faa_64(&next_block, 1) * SN_PID_BLOCK;
 
-	sn_spin_lock(&s->lock);
-	for (p = s->buckets[bucket_of(s, h)]; p != NULL; p = p->pt_next)
-		if (p->pid == pid) {
-			*held = s;
-			return p;
-		}
-	sn_spin_unlock(&s->lock);
-	*held = NULL;
-	return NULL;
-}
-
-void
-sn_ptable_unlock(struct sn_pt_shard *held)
-{
-	if (held != NULL)
-		sn_spin_unlock(&held->lock);
+	return base == 0 ? 1 : base;
 }

@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <ck_pr.h>
 
 #include "actor.h"
 #include "fault.h"
@@ -41,7 +40,6 @@ struct sn_runtime sn_rt = {
 SN_TLS int32_t sn_budget;
 
 static SN_TLS struct sn_worker *tls_worker;
-static uint64_t next_pid = 1;		/* ck_pr atomics; never reset */
 
 /*
  * Threads that are not workers also take stacks in batches, through a
@@ -51,6 +49,7 @@ static uint64_t next_pid = 1;		/* ck_pr atomics; never reset */
  */
 static _Atomic uint64_t rt_generation;
 static SN_TLS struct sn_stack_cache tls_cache;
+static SN_TLS struct sn_pidsource tls_pids;	/* and its PIDs, likewise */
 static SN_TLS uint64_t tls_cache_generation;
 
 /* Counters of the last runtime, kept for snow_rt_stats() after shutdown. */
@@ -64,12 +63,6 @@ sn_worker_self(void)
 	 * calls even with link-time optimisation. */
 	__asm__ __volatile__("" ::: "memory");
 	return tls_worker;
-}
-
-uint64_t
-sn_pid_next(void)
-{
-	return ck_pr_faa_64(&next_pid, 1);
 }
 
 static void
@@ -691,19 +684,6 @@ sn_sched_outside_leave(void)
 	done_signal();
 }
 
-/* PIDs are taken from the shared counter in blocks, one per worker. */
-static uint64_t
-pid_take(struct sn_worker *w)
-{
-	if (w == NULL)
-		return sn_pid_next();
-	if (w->pid_next == w->pid_end) {
-		w->pid_next = ck_pr_faa_64(&next_pid, SN_PID_BLOCK);
-		w->pid_end = w->pid_next + SN_PID_BLOCK;
-	}
-	return w->pid_next++;
-}
-
 static void
 enqueue_new(struct sn_worker *w, struct sn_proc *p)
 {
@@ -728,6 +708,7 @@ outside_cache(void)
 	if (tls_cache_generation != gen) {
 		tls_cache.head = NULL;
 		tls_cache.count = 0;
+		memset(&tls_pids, 0, sizeof(tls_pids));
 		tls_cache_generation = gen;
 	}
 	return &tls_cache;
@@ -739,6 +720,7 @@ sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
 {
 	struct sn_worker *w = sn_worker_self();
 	struct sn_stack_cache *cache;
+	struct sn_pidsource *pids;
 	struct sn_proc *p;
 	uint64_t pid;
 	int err;
@@ -752,6 +734,7 @@ sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
 		return 0;
 	}
 	cache = w != NULL ? &w->cache : outside_cache();
+	pids = w != NULL ? &w->pids : &tls_pids;
 	p = sn_pool_get(&sn_rt.pool, cache);
 	if (p == NULL)
 		goto fail;	/* errno set */
@@ -761,14 +744,22 @@ sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
 		errno = err;
 		goto fail;
 	}
-	pid = pid_take(w);
-	p->pid = pid;
 	p->fn = fn;
 	p->priority = priority;
 	p->reductions = SNOW_REDUCTIONS;
 	p->exit_reason = SNOW_EXIT_NORMAL;
 	atomic_store_explicit(&p->state, SN_READY, memory_order_relaxed);
 	sn_actor_start(p);
+	/* Gives it its PID; from here a send can reach it. */
+	err = sn_ptable_insert(&sn_rt.ptable, pids, p);
+	if (err != 0) {
+		free(p->args_heap);
+		p->args_heap = NULL;
+		sn_pool_put(&sn_rt.pool, cache, p);
+		errno = err;
+		goto fail;
+	}
+	pid = p->pid;
 	/* Counted before anyone can see the actor, hence before its exit. */
 	if (w != NULL)
 		atomic_store_explicit(&w->n_spawned, sn_load(&w->n_spawned) + 1,
@@ -1080,7 +1071,7 @@ sn_sched_start(unsigned nworkers, size_t stack_size)
 		sn_rt.nworkers = 0;
 		return err;
 	}
-	sn_rt.main_pid = sn_pid_next();
+	sn_rt.main_pid = sn_pid_lone();
 	atomic_fetch_add(&rt_generation, 1);
 	atomic_store(&sn_rt.state, SN_RT_RUNNING);
 	return 0;

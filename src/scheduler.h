@@ -61,7 +61,7 @@ struct sn_worker {
 	pthread_t thread;
 	bool started;
 	bool spinning;			/* counted in rt.nspinning */
-	uint64_t pid_next, pid_end;	/* this worker's block of PIDs */
+	struct sn_pidsource pids;	/* this worker's block of PIDs */
 	struct sn_fault_stack altstack;	/* where overflows are reported */
 	struct sn_timers timers;	/* this worker's only */
 
@@ -121,8 +121,6 @@ extern struct sn_runtime sn_rt;
  * resume on another thread, and a cached TLS address would be stale. */
 struct sn_worker *sn_worker_self(void);
 
-/* The next PID: unique for the life of the process, from 1 up. */
-uint64_t sn_pid_next(void);
 
 int sn_sched_start(unsigned nworkers, size_t stack_size);
 int sn_sched_stop(void);
