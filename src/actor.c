@@ -28,8 +28,10 @@ wake_take(struct sn_proc *p, unsigned kinds)
 	word = atomic_load_explicit(&p->wait, memory_order_relaxed);
 	while ((word & SN_WAIT_KIND_MASK) != 0 &&
 	    (kinds & (1u << (word & SN_WAIT_KIND_MASK))) != 0)
-		if (atomic_compare_exchange_weak(&p->wait, &word, 0))
+		if (atomic_compare_exchange_weak(&p->wait, &word, 0)) {
+			sn_sched_woken(p, word);
 			return true;
+		}
 	return false;
 }
 
@@ -310,10 +312,9 @@ sn_actor_receive(struct sn_proc *self, int64_t timeout_ms, int *err)
 		do {
 			if (deadline != UINT64_MAX && sn_now_ns() >= deadline)
 				break;
-			if (sn_sched_park(self, SN_WAIT_MSG, deadline) != 0) {
-				*err = ENOMEM;
-				return NULL;
-			}
+			/* Without memory for a timer, wait by yielding. */
+			if (sn_sched_park(self, SN_WAIT_MSG, deadline) != 0)
+				sn_sched_yield();
 			sn_actor_check_exit(self);
 		} while ((m = sn_mailbox_pop(&self->mailbox)) == NULL);
 	}
@@ -371,9 +372,12 @@ sn_actor_fire(const struct sn_timer *tm)
 	 * whether this is still the park the timer was set for. */
 	p = tm->u.wake.proc;
 	word = atomic_load(&p->wait);
-	if ((word & SN_WAIT_KIND_MASK) != 0 && word >> 2 == tm->u.wake.seq &&
-	    atomic_compare_exchange_strong(&p->wait, &word, 0))
+	if ((word & SN_WAIT_KIND_MASK) != 0 &&
+	    word >> SN_WAIT_SEQ_SHIFT == tm->u.wake.seq &&
+	    atomic_compare_exchange_strong(&p->wait, &word, 0)) {
+		sn_sched_woken(p, word);
 		sn_sched_ready(p);
+	}
 }
 
 int
@@ -385,33 +389,45 @@ sn_actor_timer_stale(const struct sn_timer *tm)
 		return 0;
 	word = atomic_load_explicit(&tm->u.wake.proc->wait,
 	    memory_order_relaxed);
-	return (word & SN_WAIT_KIND_MASK) == 0 || word >> 2 != tm->u.wake.seq;
+	return (word & SN_WAIT_KIND_MASK) == 0 ||
+	    word >> SN_WAIT_SEQ_SHIFT != tm->u.wake.seq;
 }
 
 /* ---- Actors blocked for ever ---- */
 
+/*
+ * Take the wake of every actor parked with no timer to end its wait, and
+ * chain it through p->next (free while it is parked).  Nothing runs while
+ * this sweeps, as nothing is readied yet: the picture stays the one the
+ * caller judged blocked.
+ */
 static void
-end_if_blocked(struct sn_proc *p, void *arg)
+take_if_blocked(struct sn_proc *p, void *arg)
 {
-	uint64_t *ended = arg;
+	struct sn_proc **taken = arg;
 	uint64_t word = atomic_load(&p->wait);
 
-	/* The wake first: once it is ours the actor stays put, and the
-	 * pending exit is only set on an actor that really waited. */
-	if ((word & SN_WAIT_KIND_MASK) != SN_WAIT_MSG ||
+	if ((word & SN_WAIT_KIND_MASK) == 0 || (word & SN_WAIT_TIMED) ||
 	    !atomic_compare_exchange_strong(&p->wait, &word, 0))
 		return;
-	pending_set(p, SNOW_EXIT_KILLED);
-	sn_sched_ready(p);
-	(*ended)++;
+	p->next = *taken;
+	*taken = p;
 }
 
 uint64_t
 sn_actor_end_blocked(void)
 {
+	struct sn_proc *taken = NULL, *p, *next;
 	uint64_t ended = 0;
 
-	sn_ptable_foreach(&sn_rt.ptable, end_if_blocked, &ended);
+	sn_ptable_foreach(&sn_rt.ptable, take_if_blocked, &taken);
+	for (p = taken; p != NULL; p = next) {
+		next = p->next;
+		p->next = NULL;
+		pending_set(p, SNOW_EXIT_KILLED);
+		sn_sched_ready(p);
+		ended++;
+	}
 	return ended;
 }
 

@@ -45,16 +45,24 @@ void sn_mailbox_push(struct sn_mailbox *mb, struct sn_msg *m);
 /* The consumer only; NULL when empty (or a push is half done). */
 struct sn_msg *sn_mailbox_pop(struct sn_mailbox *mb);
 /*
- * The consumer, or whoever holds it parked: true when a message is linked
- * in (sn_mailbox_pop() will return it), or may be, when a push is half
- * done; false only when no completed push is waiting.
+ * The consumer, or whoever holds it parked: true when sn_mailbox_pop()
+ * would return a message (or might, racing a new push); false when it is
+ * empty or its last push is half done, as that pusher will link it and
+ * then wake the consumer itself.
  */
 static inline bool
 sn_mailbox_ready(struct sn_mailbox *mb)
 {
-	return atomic_load_explicit(&mb->tail, memory_order_relaxed) !=
-	    &mb->stub ||
-	    atomic_load_explicit(&mb->stub.next, memory_order_acquire) != NULL;
+	struct sn_mlink *t = atomic_load_explicit(&mb->tail,
+	    memory_order_relaxed);
+
+	if (t == &mb->stub) {
+		t = atomic_load_explicit(&mb->stub.next, memory_order_acquire);
+		if (t == NULL)
+			return false;
+	}
+	return atomic_load_explicit(&t->next, memory_order_acquire) != NULL ||
+	    t == atomic_load_explicit(&mb->head, memory_order_acquire);
 }
 
 /* The consumer only: free every message left. */

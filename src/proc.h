@@ -31,10 +31,11 @@ enum sn_proc_state {
 /* Exit reasons are the public enum snow_exit_reason. */
 
 /*
- * While an actor is parked its wait word holds (seq << 2 | kind), seq
- * numbering the parks of its block; otherwise 0.  Whoever changes the
- * word from parked to 0 (a send, a timer, an exit signal) owns the wake:
- * it and only it makes the actor runnable again.
+ * While an actor is parked its wait word holds (seq << 3 | timed | kind),
+ * seq numbering the parks of its block, timed set when a timer will end
+ * the wait; otherwise 0.  Whoever changes the word from parked to 0 (a
+ * send, a timer, an exit signal) owns the wake: it and only it makes the
+ * actor runnable again.
  */
 enum sn_wait_kind {
 	SN_WAIT_NONE = 0,
@@ -42,6 +43,8 @@ enum sn_wait_kind {
 	SN_WAIT_SLEEP = 2	/* in sleep: only its timer or an exit signal */
 };
 #define SN_WAIT_KIND_MASK	3u
+#define SN_WAIT_TIMED		4u	/* a timer of worker timer_worker */
+#define SN_WAIT_SEQ_SHIFT	3
 
 /* PIDs an actor is linked to; under its process table shard's lock. */
 struct sn_links {
@@ -75,6 +78,7 @@ struct sn_proc {
 	_Atomic uint64_t wait;		/* see enum sn_wait_kind */
 	uint64_t wait_seq;		/* parks so far: never reset, so a
 					 * stale timer never matches */
+	unsigned timer_worker;		/* whose heap holds a timed wait */
 	_Atomic uint8_t exit_pending;	/* 0, or an exit reason + 1 */
 	uint8_t trap_exit;
 	struct sn_links links;

@@ -291,6 +291,7 @@ park(struct sn_worker *w)
 	sn_rt.idle_head = w;
 	w->idle_listed = true;
 	atomic_fetch_add(&sn_rt.nidle, 1);
+	atomic_fetch_add(&sn_rt.park_epoch, 1);
 	pthread_mutex_unlock(&sn_rt.idle_lock);
 
 	atomic_thread_fence(memory_order_seq_cst);
@@ -488,8 +489,10 @@ park_commit(struct sn_worker *w, struct sn_proc *p)
 	atomic_store(&p->wait, word);
 	atomic_thread_fence(memory_order_seq_cst);
 	if (sn_actor_wake_due(p, (unsigned)(word & SN_WAIT_KIND_MASK)) &&
-	    atomic_compare_exchange_strong(&p->wait, &word, 0))
+	    atomic_compare_exchange_strong(&p->wait, &word, 0)) {
+		sn_sched_woken(p, word);
 		requeue(w, p);
+	}
 }
 
 static void
@@ -699,6 +702,33 @@ enqueue_new(struct sn_worker *w, struct sn_proc *p)
 	wake_one();
 }
 
+/*
+ * When a thread that spawned ends, its PID block is closed, so the block
+ * can be freed once its actors are gone instead of at shutdown.  (Its
+ * few cached stacks stay with the pool's slabs until shutdown.)
+ */
+static pthread_key_t outside_key;
+static pthread_once_t outside_key_once = PTHREAD_ONCE_INIT;
+
+static void
+outside_thread_end(void *unused)
+{
+	(void)unused;
+	if (sn_sched_outside_enter() != 0)
+		return;		/* the runtime is down: nothing to close */
+	/* Running, hence not torn down until we leave: the block is still
+	 * there if it is this runtime's. */
+	if (tls_cache_generation == atomic_load(&rt_generation))
+		sn_pidsource_close(&sn_rt.ptable, &tls_pids);
+	sn_sched_outside_leave();
+}
+
+static void
+outside_key_create(void)
+{
+	(void)pthread_key_create(&outside_key, outside_thread_end);
+}
+
 static struct sn_stack_cache *
 outside_cache(void)
 {
@@ -710,6 +740,8 @@ outside_cache(void)
 		tls_cache.count = 0;
 		memset(&tls_pids, 0, sizeof(tls_pids));
 		tls_cache_generation = gen;
+		pthread_once(&outside_key_once, outside_key_create);
+		(void)pthread_setspecific(outside_key, &tls_pids);
 	}
 	return &tls_cache;
 }
@@ -804,6 +836,8 @@ sn_sched_park(struct sn_proc *p, unsigned kind, uint64_t deadline)
 	struct sn_worker *w = sn_worker_self();
 	uint64_t seq = ++p->wait_seq;
 
+	uint64_t word = seq << SN_WAIT_SEQ_SHIFT | kind;
+
 	if (deadline != UINT64_MAX) {
 		struct sn_timer tm = {
 			.deadline = deadline,
@@ -813,10 +847,22 @@ sn_sched_park(struct sn_proc *p, unsigned kind, uint64_t deadline)
 
 		if (sn_timers_add(&w->timers, &tm) != 0)
 			return ENOMEM;
+		/* Live until someone takes the wake: sn_sched_woken(). */
+		atomic_fetch_add(&w->timers.live, 1);
+		p->timer_worker = w->id;
+		word |= SN_WAIT_TIMED;
 	}
-	w->park_word = seq << 2 | kind;
+	w->park_word = word;
 	switch_out(p, SN_SWITCH_WAIT);
 	return 0;
+}
+
+void
+sn_sched_woken(struct sn_proc *p, uint64_t word)
+{
+	if (word & SN_WAIT_TIMED)
+		atomic_fetch_sub(&sn_rt.workers[p->timer_worker].timers.live,
+		    1);
 }
 
 void
@@ -831,6 +877,14 @@ sn_sched_ready(struct sn_proc *p)
 		return;
 	}
 	old = atomic_exchange(&w->next, p);
+	/*
+	 * No wake for the next slot itself: the waker nearly always stops
+	 * soon (it waits for the reply), and a worker woken for every
+	 * message would only come and take the actor away from its cache
+	 * (the ring benchmark: three times slower).  A waker that runs on
+	 * leaves it to the spinning workers, which take next slots once
+	 * hungry.
+	 */
 	if (old != NULL)
 		enqueue_new(w, old);	/* bumped: it may be stolen now */
 }
@@ -1079,22 +1133,25 @@ sn_sched_start(unsigned nworkers, size_t stack_size)
 
 /*
  * True when no actor can ever run again on its own: every worker sleeps,
- * no queue holds an actor and no timer is set.  Timer counts are read
- * before the idle count: a worker leaves the idle list before it fires
- * a timer, so a timer seen gone was fired by a worker seen awake.
+ * no queue holds an actor and no timer will do anything.  A worker that
+ * set a timer and went to sleep while we looked bumped the epoch, so a
+ * check that saw the epoch unchanged saw a consistent picture; and a
+ * worker leaves the idle list before it fires a timer, so a timer seen
+ * gone was fired by a worker seen awake.
  */
 static bool
 all_blocked(void)
 {
+	uint64_t epoch = atomic_load(&sn_rt.park_epoch);
 	unsigned i;
 
 	if (atomic_load(&sn_rt.timer_inbox.count) != 0)
 		return false;
 	for (i = 0; i < sn_rt.nworkers; i++)
-		if (atomic_load_explicit(&sn_rt.workers[i].timers.published,
-		    memory_order_acquire) != 0)
+		if (atomic_load(&sn_rt.workers[i].timers.live) != 0)
 			return false;
-	return atomic_load(&sn_rt.nidle) == sn_rt.nworkers && !work_visible();
+	return atomic_load(&sn_rt.nidle) == sn_rt.nworkers &&
+	    !work_visible() && atomic_load(&sn_rt.park_epoch) == epoch;
 }
 
 /* Wait for every actor to exit, ending those that wait for ever. */

@@ -110,6 +110,7 @@ struct sn_runtime {
 	 * lines: spinners write theirs often, every push reads both). */
 	_Atomic unsigned nidle SN_ALIGNED;
 	_Atomic unsigned nspinning SN_ALIGNED;
+	_Atomic uint64_t park_epoch;	/* bumped whenever a worker lists itself */
 	_Atomic bool stop;
 	pthread_mutex_t idle_lock;
 	struct sn_worker *idle_head;	/* under idle_lock */
@@ -132,7 +133,7 @@ void sn_sched_yield(void);
 struct sn_proc *sn_sched_current(void);
 
 /*
- * Park the running actor p: word (seq << 2 | kind) becomes its wait word
+ * Park the running actor p: its wait word (see proc.h) is published
  * once it is off its stack, and a timer wakes it at deadline unless that
  * is UINT64_MAX.  Returns when something took the wake (see proc.h), or
  * ENOMEM at once if the timer could not be set.
@@ -140,6 +141,8 @@ struct sn_proc *sn_sched_current(void);
 int sn_sched_park(struct sn_proc *p, unsigned kind, uint64_t deadline);
 /* Make runnable an actor whose wake the caller took.  Any thread. */
 void sn_sched_ready(struct sn_proc *p);
+/* Whoever took a wake (word: the wait word it cleared) calls this once. */
+void sn_sched_woken(struct sn_proc *p, uint64_t word);
 /* End the running actor p now; its frames are abandoned. */
 SN_NORETURN void sn_sched_exit(struct sn_proc *p, uint8_t reason);
 /* Arm a timer on this thread's worker, or through the inbox. */

@@ -133,6 +133,8 @@ sn_timers_add(struct sn_timers *t, const struct sn_timer *tm)
 		return ENOMEM;
 	t->heap[t->n] = *tm;
 	t->heap[t->n].order = t->order++;
+	if (tm->kind == SN_TIMER_SEND)
+		atomic_fetch_add(&t->live, 1);
 	sift_up(t->heap, t->n);
 	t->n++;
 	publish(t);
@@ -151,6 +153,8 @@ sn_timers_pop_due(struct sn_timers *t, uint64_t now, struct sn_timer *out)
 	if (t->n == 0 || t->heap[0].deadline > now)
 		return 0;
 	*out = t->heap[0];
+	if (out->kind == SN_TIMER_SEND)
+		atomic_fetch_sub(&t->live, 1);
 	t->heap[0] = t->heap[--t->n];
 	if (t->n > 0)
 		sift_down(t->heap, t->n, 0);

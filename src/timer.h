@@ -51,6 +51,13 @@ struct sn_timers {
 	size_t compact_at;	/* size at which stale entries are swept */
 	uint64_t order;
 	_Atomic size_t published;	/* n, for other threads' idle checks */
+	/*
+	 * Timers that will do something: send timers not fired, plus timed
+	 * waits whose wake nobody took yet (counted by the parking actor,
+	 * uncounted by whoever takes the wake).  Stale entries are not
+	 * counted: the deadlock check must not wait for them.
+	 */
+	_Atomic int64_t live;
 };
 
 /* Timers set by threads that are not workers, waiting for one to adopt. */

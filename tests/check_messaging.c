@@ -3029,6 +3029,52 @@ START_TEST(blocked_for_ever_actors_are_ended)
 }
 END_TEST
 
+/*
+ * A timeout abandoned early is no reason to wait: an actor that got its
+ * message well before a 60 s timeout, then waits for ever, is ended as
+ * blocked at once, not when the stale 60 s timer would have fired.  So is
+ * one that first slept (a timer that fired) on another worker.
+ */
+static void
+early_then_forever(const void *arg)
+{
+	(void)arg;
+	if (a_recv_data(60000, 1) == NULL)
+		return;
+	snow_timer_sleep(5);
+	(void)snow_actor_receive(-1);
+	atomic_store(&bf_passed, 1);	/* must never get here */
+}
+
+static void
+poke(const void *arg)
+{
+	a_send(*(const uint64_t *)arg, "x", 1);
+}
+
+START_TEST(stale_timeouts_do_not_delay_the_blocked_check)
+{
+	uint64_t pid;
+	double t0;
+	int i;
+
+	reset_fails();
+	atomic_store(&bf_passed, 0);
+	init_ok(2);
+	t0 = now();
+	for (i = 0; i < 4; i++) {
+		pid = spawn_ok(early_then_forever, NULL, 0, SNOW_PRIO_NORMAL);
+		spawn_ok(poke, &pid, sizeof(pid), SNOW_PRIO_NORMAL);
+	}
+	run_ok();
+	assert_no_fails();
+	ck_assert_int_eq(atomic_load(&bf_passed), 0);
+	ck_assert_uint_eq(stats_ok().blocked_ended, 4);
+	ck_assert_msg(now() - t0 < 30.0, "run_scheduler took %.3f s: it "
+	    "waited for the stale 60 s timers", now() - t0);
+}
+END_TEST
+
 /* ================================================================== */
 
 static Suite *
@@ -3053,6 +3099,7 @@ messaging_suite(void)
 	tcase_add_test(tc, thread_wakes_parked_receiver);
 	tcase_add_test(tc, snow_errno_after_a_move_to_another_worker);
 	tcase_add_test(tc, blocked_for_ever_actors_are_ended);
+	tcase_add_test(tc, stale_timeouts_do_not_delay_the_blocked_check);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -93,11 +93,12 @@ SNOW_API void snow_actor_yield(void);
  * afterwards.  Call it from a thread that is not an actor, usually the main
  * thread once its own work is done.
  *
- * Actors that wait for a message for ever, once nothing can run and no
- * timer is pending, can never be woken from inside the runtime: they are
- * ended with SNOW_EXIT_KILLED (links see it), their number is added to
- * snow_rt_stats().blocked_ended and printed on stderr.  So other threads
- * must be done sending before they rely on this call.
+ * Actors that wait for ever (a receive or a sleep with no timer to end
+ * it), once nothing can run and no timer is pending, can never be woken
+ * from inside the runtime: they are ended with SNOW_EXIT_KILLED (links
+ * see it), their number is added to snow_rt_stats().blocked_ended and
+ * printed on stderr.  So other threads must be done sending, spawning and
+ * killing before they rely on this call.
  *
  * Returns 0, or EPERM (runtime not initialised), EDEADLK (called from inside
  * an actor, which would wait for itself).
@@ -216,8 +217,12 @@ SNOW_API void snow_timer_sleep(int64_t ms);
 
 /*
  * Send a copy of msg to pid after ms milliseconds (at once if ms <= 0);
- * if pid is not alive by then the message is dropped.  Timers of one
- * actor with the same delay fire in the order they were set.
+ * if pid is not alive by then the message is dropped.  A timer lives on
+ * the worker the caller runs on, which fires its timers in deadline
+ * order, equal deadlines in the order set: so the timers an actor sets
+ * without switching in between arrive in that order.  Timers set from
+ * different workers are ordered only as far as their deadlines are more
+ * than a scheduling slice apart.
  * Returns 0, or an errno value as snow_actor_send().
  */
 SNOW_API int snow_timer_send_after(uint64_t pid, int64_t ms,
