@@ -45,24 +45,22 @@ void sn_mailbox_push(struct sn_mailbox *mb, struct sn_msg *m);
 /* The consumer only; NULL when empty (or a push is half done). */
 struct sn_msg *sn_mailbox_pop(struct sn_mailbox *mb);
 /*
- * The consumer, or whoever holds it parked: true when sn_mailbox_pop()
- * would return a message (or might, racing a new push); false when it is
- * empty or its last push is half done, as that pusher will link it and
- * then wake the consumer itself.
+ * The consumer, or whoever holds it parked: true when a message is linked
+ * in (sn_mailbox_pop() will return it), or may be, when a push is half
+ * done; false only when no completed push is waiting.
+ *
+ * It reads only the mailbox itself, never a message: the worker that
+ * parks an actor calls this after publishing the park, when a sender may
+ * already have requeued the actor and another worker popped and freed
+ * the messages.  So a half-done push reads as ready and the actor is
+ * requeued to find nothing yet, a rare, short spin.
  */
 static inline bool
 sn_mailbox_ready(struct sn_mailbox *mb)
 {
-	struct sn_mlink *t = atomic_load_explicit(&mb->tail,
-	    memory_order_relaxed);
-
-	if (t == &mb->stub) {
-		t = atomic_load_explicit(&mb->stub.next, memory_order_acquire);
-		if (t == NULL)
-			return false;
-	}
-	return atomic_load_explicit(&t->next, memory_order_acquire) != NULL ||
-	    t == atomic_load_explicit(&mb->head, memory_order_acquire);
+	return atomic_load_explicit(&mb->tail, memory_order_relaxed) !=
+	    &mb->stub ||
+	    atomic_load_explicit(&mb->stub.next, memory_order_acquire) != NULL;
 }
 
 /* The consumer only: free every message left. */
