@@ -190,6 +190,10 @@ yield_storm(uint64_t size, char *extra, size_t len)
 
 static _Atomic uint64_t parked;
 
+/* Memory is sampled once every actor has parked and this long has
+ * passed, in all three systems: the cost of an actor at rest. */
+#define RESIDENT_SETTLE_MS 500
+
 static void
 resident_actor(const void *arg)
 {
@@ -239,6 +243,8 @@ resident(uint64_t size, char *extra, size_t len)
 		pids[i] = spawn_or_count(resident_actor, NULL, 0);
 	while (atomic_load(&parked) + atomic_load(&failures) < size)
 		usleep(1000);
+	/* At rest: the same settling time for every system (run.sh). */
+	usleep(RESIDENT_SETTLE_MS * 1000);
 	after = rss_bytes();
 	snprintf(extra, len, "rss_per_actor_bytes=%ld",
 	    (after - before) / (long)size);

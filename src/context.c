@@ -105,6 +105,12 @@ entered(void)
 
 const char sn_ctx_backend[] = "fast";
 
+void *
+sn_ctx_sp(const struct sn_ctx *ctx)
+{
+	return ctx->sp;
+}
+
 void sn_ctx_boot(void **save_sp, const ucontext_t *uc);
 
 /* Lives on the creator's stack while the new context boots. */
@@ -176,6 +182,17 @@ sn_ctx_make(struct sn_ctx *ctx, void *stack, size_t size,
 #else /* ucontext */
 
 const char sn_ctx_backend[] = "ucontext";
+
+void *
+sn_ctx_sp(const struct sn_ctx *ctx)
+{
+#if defined(__x86_64__) && defined(REG_RSP)
+	return (void *)ctx->uc.uc_mcontext.gregs[REG_RSP];
+#else
+	(void)ctx;
+	return NULL;
+#endif
+}
 
 static void
 uc_entry(unsigned hi, unsigned lo)

@@ -118,6 +118,9 @@ sn_ctx_switch(struct sn_ctx *from, struct sn_ctx *to)
 #endif
 }
 
+/* Stack pointer of a suspended context, or NULL where it is not known. */
+void *sn_ctx_sp(const struct sn_ctx *ctx);
+
 /* Name of the configured backend, for messages and benchmarks. */
 extern const char sn_ctx_backend[];
 

@@ -1,7 +1,7 @@
 /*
  * The process control block.
  *
- * A block lives at the top of the stack its actor runs on (see stack.c):
+ * A block lives in the slab of the stack its actor runs on (see stack.c):
  * block and stack are one allocation, and when the actor exits both go back
  * to a pool together with the context still parked in proc_main(), so the
  * next spawn pays for neither an mmap nor a makecontext.
@@ -70,7 +70,7 @@ struct sn_proc {
 	struct sn_proc *next;		/* link in a pool or overflow list */
 	struct sn_pidblock *pidblock;	/* its PID's block in the table */
 	void *stack_lo;			/* lowest usable byte, above the guard */
-	size_t stack_size;		/* usable bytes below this block */
+	size_t stack_size;		/* usable bytes above stack_lo */
 
 	/* Messages and failure. */
 	struct sn_mailbox mailbox;
@@ -83,6 +83,13 @@ struct sn_proc {
 	uint8_t trap_exit;
 	struct sn_links links;
 	struct sn_name *name;		/* registered name, or NULL */
+
+	/* Hibernation: a long-parked actor's live stack top, copied out
+	 * while its stack pages are given back (see stack.c). */
+	_Atomic uint64_t park_gen;	/* sweep number when it parked */
+	_Atomic uint8_t hibernated;	/* hib holds its stack */
+	void *hib;			/* the copy, or NULL */
+	size_t hib_len;			/* bytes below the stack top */
 
 	unsigned char args_inline[SN_ARGS_INLINE] __attribute__((aligned(16)));
 };

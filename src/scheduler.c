@@ -28,6 +28,8 @@
 #define SN_PRIO_LOG2	12
 #define SN_PID_BLOCK	256	/* PIDs a worker takes from the counter at once */
 #define SN_NEXT_STREAK	32	/* picks in a row from the next slot */
+#define SN_HIB_PERIOD	(20 * 1000000ull)	/* ns between hibernation sweeps */
+#define SN_HIB_BATCH	4096	/* actors hibernated per sweep at most */
 #define SN_NEXT_HUNGRY	256	/* empty picks before a thief takes a next slot */
 
 /* The locks live as long as the process: a spawn that races a shutdown
@@ -305,6 +307,8 @@ park(struct sn_worker *w)
 		/* Someone already took us off the list: their wake is due. */
 	}
 	due = sn_timers_next(&w->timers);
+	if (w->hib_more && sn_now_ns() + SN_HIB_PERIOD < due)
+		due = sn_now_ns() + SN_HIB_PERIOD;	/* come back to sweep */
 	while (atomic_load_explicit(&w->wake_word, memory_order_acquire) == 0) {
 		if (due == UINT64_MAX) {
 			futex_wait(&w->wake_word, 0);
@@ -498,6 +502,8 @@ park_commit(struct sn_worker *w, struct sn_proc *p)
 static void
 run(struct sn_worker *w, struct sn_proc *p)
 {
+	if (sn_unlikely(p->hib != NULL))
+		sn_stack_thaw(p);	/* it hibernated while it waited */
 	w->current = p;
 	atomic_store_explicit(&p->state, SN_RUNNING, memory_order_relaxed);
 	sn_budget = p->reductions;
@@ -537,6 +543,105 @@ spin_end(struct sn_worker *w, bool found)
 	w->spinning = false;
 	if (atomic_fetch_sub(&sn_rt.nspinning, 1) == 1 && found)
 		wake_one();
+}
+
+/* ---- Hibernation ---- */
+
+/*
+ * An actor parked in receive with no timeout across a whole sweep period
+ * gives its stack pages back: its live frames (a few hundred bytes) are
+ * copied to the heap and the stack is madvise(MADV_DONTNEED)'d, so an
+ * idle actor costs its control block and that copy, not a 4 KiB page.
+ * Idle workers do it, at most every SN_HIB_PERIOD, so actors that wait
+ * briefly (a ping-pong) never pay for it.  The sweep owns each actor's
+ * wake while it works on it, so nothing can run it meanwhile; a message
+ * that came in is seen when it parks the actor again, as park_commit()
+ * does.  The actor's stack comes back in run() before it resumes.
+ */
+struct hib_scan {
+	uint64_t gen;			/* this sweep's number */
+	struct sn_proc *taken;		/* chained through next */
+	unsigned n;
+	bool more;			/* some must wait for another sweep */
+	bool full;			/* some are due now, past the batch */
+};
+
+static void
+hib_take(struct sn_proc *p, void *arg)
+{
+	struct hib_scan *scan = arg;
+	uint64_t word = atomic_load(&p->wait);
+
+	if ((word & (SN_WAIT_KIND_MASK | SN_WAIT_TIMED)) != SN_WAIT_MSG ||
+	    atomic_load_explicit(&p->hibernated, memory_order_relaxed))
+		return;
+	/* Only actors that parked before the previous sweep began. */
+	if (atomic_load_explicit(&p->park_gen, memory_order_relaxed) >=
+	    scan->gen) {
+		scan->more = true;
+		return;
+	}
+	if (scan->n >= SN_HIB_BATCH) {
+		scan->more = scan->full = true;
+		return;
+	}
+	if (!atomic_compare_exchange_strong(&p->wait, &word, 0))
+		return;
+	p->next = scan->taken;
+	scan->taken = p;
+	scan->n++;
+}
+
+/* Parked again after its sweep, exactly as park_commit() parks. */
+static void
+hibernate_done(struct sn_worker *w, struct sn_proc *p)
+{
+	uint64_t word = p->wait_seq << SN_WAIT_SEQ_SHIFT | SN_WAIT_MSG;
+
+	atomic_store(&p->wait, word);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (sn_actor_wake_due(p, SN_WAIT_MSG) &&
+	    atomic_compare_exchange_strong(&p->wait, &word, 0))
+		requeue(w, p);
+}
+
+/*
+ * One sweep, unless another began less than a period ago (go_on: this
+ * worker's last sweep stopped at its batch, carry on).  True when it
+ * stopped at its batch too.
+ */
+static bool
+hibernate_sweep(struct sn_worker *w, bool go_on)
+{
+	uint64_t now = sn_now_ns(), last = atomic_load(&sn_rt.hib_last_ns);
+	struct hib_scan scan = { 0 };
+	struct sn_proc *p, *next;
+	size_t n;
+
+	if (go_on) {
+		atomic_store(&sn_rt.hib_last_ns, now);
+	} else if (now - last < SN_HIB_PERIOD ||
+	    !atomic_compare_exchange_strong(&sn_rt.hib_last_ns, &last, now)) {
+		/* Swept a moment ago, maybe before what just parked here:
+		 * come back for it after a period. */
+		w->hib_more = true;
+		return false;
+	}
+	scan.gen = atomic_fetch_add(&sn_rt.hib_gen, 1);
+	sn_ptable_foreach(&sn_rt.ptable, hib_take, &scan);
+	w->hib_more = scan.more;
+	n = 0;
+	for (p = scan.taken; p != NULL; p = p->next)
+		if (sn_stack_save(p, sn_ctx_sp(&p->ctx)) == 0)
+			w->hib_batch[n++] = p;
+	sn_stack_release(&sn_rt.pool, w->hib_batch, n);
+	sn_count(&w->n_hibernated, n);
+	for (p = scan.taken; p != NULL; p = next) {
+		next = p->next;
+		p->next = NULL;
+		hibernate_done(w, p);
+	}
+	return scan.full;
 }
 
 /* Adopt timers set from outside, fire the ones due, sweep stale ones. */
@@ -605,6 +710,10 @@ worker_main(void *arg)
 		/* Stale wake-ups would cut the sleep short, and hold off
 		 * the check for actors blocked for ever. */
 		timers_run(w, true);
+		/* Batch after batch while there is nothing else to do. */
+		for (bool go_on = false; hibernate_sweep(w, go_on) &&
+		    !work_visible(); go_on = true)
+			;
 		if (!work_visible())
 			park(w);
 		empty = 0;
@@ -853,6 +962,8 @@ sn_sched_park(struct sn_proc *p, unsigned kind, uint64_t deadline)
 		word |= SN_WAIT_TIMED;
 	}
 	w->park_word = word;
+	atomic_store_explicit(&p->park_gen, sn_load(&sn_rt.hib_gen),
+	    memory_order_relaxed);
 	switch_out(p, SN_SWITCH_WAIT);
 	return 0;
 }
@@ -954,15 +1065,25 @@ worker_init(struct sn_worker *w, unsigned id)
 	if (err != 0)
 		return err;
 	err = sn_runq_init(&w->fifo, SN_FIFO_LOG2);
-	if (err != 0)
+	if (err != 0) {
 		sn_deque_destroy(&w->dq);
+		return err;
+	}
+	w->hib_batch = malloc(SN_HIB_BATCH * sizeof(*w->hib_batch));
+	if (w->hib_batch == NULL) {
+		sn_runq_destroy(&w->fifo);
+		sn_deque_destroy(&w->dq);
+		return ENOMEM;
+	}
 	sn_timers_init(&w->timers);
-	return err;
+	return 0;
 }
 
 static void
 worker_destroy(struct sn_worker *w)
 {
+	free(w->hib_batch);
+	w->hib_batch = NULL;
 	sn_timers_destroy(&w->timers);
 	sn_runq_destroy(&w->fifo);
 	sn_deque_destroy(&w->dq);
@@ -992,6 +1113,7 @@ stats_collect(struct snow_rt_stats *out)
 		out->steals += sn_load(&w->n_steals);
 		out->sent += sn_load(&w->n_sent);
 		out->dropped += sn_load(&w->n_dropped);
+		out->hibernations += sn_load(&w->n_hibernated);
 		out->workers_used += switches != 0;
 	}
 }

@@ -82,6 +82,9 @@ struct sn_worker {
 	_Atomic uint64_t n_steals;
 	_Atomic uint64_t n_sent;
 	_Atomic uint64_t n_dropped;
+	_Atomic uint64_t n_hibernated;
+	bool hib_more;			/* parked actors not yet hibernated */
+	struct sn_proc **hib_batch;	/* SN_HIB_BATCH, for a sweep */
 } SN_ALIGNED;
 
 struct sn_runtime {
@@ -111,6 +114,8 @@ struct sn_runtime {
 	_Atomic unsigned nidle SN_ALIGNED;
 	_Atomic unsigned nspinning SN_ALIGNED;
 	_Atomic uint64_t park_epoch;	/* bumped whenever a worker lists itself */
+	_Atomic uint64_t hib_gen SN_ALIGNED;	/* hibernation sweeps begun */
+	_Atomic uint64_t hib_last_ns;	/* when the last one began */
 	_Atomic bool stop;
 	pthread_mutex_t idle_lock;
 	struct sn_worker *idle_head;	/* under idle_lock */

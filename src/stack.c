@@ -1,9 +1,14 @@
 /*
  * Pooled actor stacks; see stack.h.
  *
- * Slot layout, low to high addresses:
+ * Slab layout, low to high addresses:
  *
- *	[ guard pages | stack, growing down ... | struct sn_proc ]
+ *	[ 16 x struct sn_proc | slot 0 | slot 1 | ... | slot 15 ]
+ *	slot: [ guard pages | stack, growing down ... ]
+ *
+ * The control blocks sit together, off the stacks: a parked actor's
+ * stack pages can then be given back to the kernel (see hibernate in
+ * scheduler.c) while senders still reach its block.
  *
  * Guard pages are installed with MADV_GUARD_INSTALL where the kernel has
  * it (Linux 6.13 and later): the slab stays one mapping.  Elsewhere they
@@ -52,13 +57,32 @@ struct sn_slab {
 	unsigned vg_id[SN_SLAB_STACKS];	/* valgrind's names for the stacks */
 };
 
-static struct sn_proc *
-slot_proc(const struct sn_stack_pool *pool, char *slot)
+/* Bytes per control block: whole cache lines, no false sharing. */
+static size_t
+pcb_size(void)
 {
-	size_t pcb = (sizeof(struct sn_proc) + SN_CACHELINE - 1) &
+	return (sizeof(struct sn_proc) + SN_CACHELINE - 1) &
 	    ~(size_t)(SN_CACHELINE - 1);
+}
 
-	return (struct sn_proc *)(slot + pool->slot_size - pcb);
+/* Bytes before slot 0: the control blocks, in whole pages. */
+static size_t
+pcb_area(const struct sn_stack_pool *pool)
+{
+	return (SN_SLAB_STACKS * pcb_size() + pool->page_size - 1) &
+	    ~(pool->page_size - 1);
+}
+
+static struct sn_proc *
+slab_proc(char *base, int i)
+{
+	return (struct sn_proc *)(base + (size_t)i * pcb_size());
+}
+
+static char *
+slab_slot(const struct sn_stack_pool *pool, char *base, int i)
+{
+	return base + pcb_area(pool) + (size_t)i * pool->slot_size;
 }
 
 int
@@ -90,8 +114,7 @@ sn_pool_destroy(struct sn_stack_pool *pool)
 
 		next = s->next;
 		for (i = 0; i < SN_SLAB_STACKS; i++) {
-			struct sn_proc *p = slot_proc(pool,
-			    (char *)s->base + i * pool->slot_size);
+			struct sn_proc *p = slab_proc(s->base, i);
 
 			if (p->booted)
 				sn_ctx_destroy(&p->ctx);
@@ -129,7 +152,7 @@ slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
 {
 	struct sn_proc *list = NULL;
 	struct sn_slab *slab;
-	size_t len = pool->slot_size * SN_SLAB_STACKS;
+	size_t len = pcb_area(pool) + pool->slot_size * SN_SLAB_STACKS;
 	char *base;
 	int i;
 
@@ -146,7 +169,7 @@ slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
 		return NULL;
 	}
 	for (i = 0; i < SN_SLAB_STACKS; i++) {
-		*err = guard_install(pool, base + i * pool->slot_size);
+		*err = guard_install(pool, slab_slot(pool, base, i));
 		if (*err != 0) {
 			munmap(base, len);
 			free(slab);
@@ -154,16 +177,17 @@ slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
 		}
 	}
 	for (i = SN_SLAB_STACKS - 1; i >= 0; i--) {
-		char *slot = base + i * pool->slot_size;
-		struct sn_proc *p = slot_proc(pool, slot);
+		char *slot = slab_slot(pool, base, i);
+		struct sn_proc *p = slab_proc(base, i);
 
 		p->booted = 0;
 		p->stack_lo = slot + pool->guard_size;
-		p->stack_size = (size_t)((char *)p - (char *)p->stack_lo);
+		p->stack_size = pool->stack_size;
 		p->next = list;
 		list = p;
 		/* Without this valgrind takes a switch for a huge frame. */
-		slab->vg_id[i] = stack_register(p->stack_lo, (char *)p);
+		slab->vg_id[i] = stack_register(p->stack_lo,
+		    (char *)p->stack_lo + p->stack_size);
 	}
 	slab->base = base;
 	slab->len = len;
@@ -306,4 +330,102 @@ sn_pool_put(struct sn_stack_pool *pool, struct sn_stack_cache *cache,
 	pool->free = list;
 	pool->nfree += SN_CACHE_BATCH;
 	pthread_mutex_unlock(&pool->lock);
+}
+
+/*
+ * Hibernation.  The copies are made by these two, which ASan must not
+ * check: a stack holds the poisoned redzones of the frames on it.
+ */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SN_NO_ASAN	__attribute__((no_sanitize("address")))
+#endif
+#endif
+#if !defined(SN_NO_ASAN) && defined(__SANITIZE_ADDRESS__)
+#define SN_NO_ASAN	__attribute__((no_sanitize_address))
+#endif
+#ifndef SN_NO_ASAN
+#define SN_NO_ASAN
+#endif
+
+static SN_NO_ASAN SN_NOINLINE void
+raw_copy(void *dst, const void *src, size_t n)
+{
+	/* Word by word through volatile, so the compiler cannot turn the
+	 * loop into a memcpy call, which ASan would intercept and check.
+	 * Both ends are 8-byte aligned: sp is, and so is the stack top. */
+	volatile uint64_t *d = dst;
+	const volatile uint64_t *s = src;
+	size_t i;
+
+	for (i = 0; i < n / 8; i++)
+		d[i] = s[i];
+}
+
+int
+sn_stack_save(struct sn_proc *p, void *sp)
+{
+	char *top = (char *)p->stack_lo + p->stack_size;
+	size_t len;
+	void *copy;
+
+	if (sp == NULL || (char *)sp < (char *)p->stack_lo ||
+	    (char *)sp >= top || ((uintptr_t)sp & 7) != 0)
+		return EINVAL;
+	len = (size_t)(top - (char *)sp);
+	copy = malloc(len);
+	if (copy == NULL)
+		return ENOMEM;
+	raw_copy(copy, sp, len);
+	p->hib = copy;
+	p->hib_len = len;
+	atomic_store_explicit(&p->hibernated, 1, memory_order_relaxed);
+	return 0;
+}
+
+static int
+by_address(const void *a, const void *b)
+{
+	const char *x = (*(struct sn_proc *const *)a)->stack_lo;
+	const char *y = (*(struct sn_proc *const *)b)->stack_lo;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * One madvise per run of neighbouring slots: the call costs microseconds
+ * (a TLB shootdown across the workers), whatever its length.  The guard
+ * pages in between keep their guard: MADV_DONTNEED leaves guard markers
+ * and PROT_NONE alone.
+ */
+size_t
+sn_stack_release(struct sn_stack_pool *pool, struct sn_proc **ps, size_t n)
+{
+	size_t i = 0, j, calls = 0;
+
+	qsort(ps, n, sizeof(*ps), by_address);
+	while (i < n) {
+		char *lo = ps[i]->stack_lo, *hi = lo + pool->stack_size;
+
+		for (j = i + 1; j < n && (char *)ps[j]->stack_lo ==
+		    hi + pool->guard_size; j++)
+			hi = (char *)ps[j]->stack_lo + pool->stack_size;
+		/* On failure the pages stay: the copies are still right. */
+		(void)madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
+		calls++;
+		i = j;
+	}
+	return calls;
+}
+
+void
+sn_stack_thaw(struct sn_proc *p)
+{
+	char *top = (char *)p->stack_lo + p->stack_size;
+
+	raw_copy(top - p->hib_len, p->hib, p->hib_len);
+	free(p->hib);
+	p->hib = NULL;
+	p->hib_len = 0;
+	atomic_store_explicit(&p->hibernated, 0, memory_order_relaxed);
 }

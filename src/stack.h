@@ -28,7 +28,7 @@ struct sn_stack_pool {
 	struct sn_proc *free;		/* under lock */
 	unsigned nfree;			/* under lock */
 	struct sn_slab *slabs;		/* under lock */
-	size_t stack_size;		/* usable bytes, block included */
+	size_t stack_size;		/* usable bytes of each stack */
 	size_t slot_size;		/* guard pages + stack */
 	size_t guard_size;
 	size_t page_size;
@@ -51,5 +51,19 @@ struct sn_proc *sn_pool_get(struct sn_stack_pool *pool,
     struct sn_stack_cache *cache);
 void sn_pool_put(struct sn_stack_pool *pool, struct sn_stack_cache *cache,
     struct sn_proc *p);
+
+/*
+ * Hibernation of parked actors, whose wakes the caller owns.
+ * sn_stack_save() copies an actor's live stack, from the saved stack
+ * pointer sp to the top, to the heap (0, or EINVAL or ENOMEM and nothing
+ * changed); sn_stack_release() then gives the stack pages of the n saved
+ * actors back to the kernel, sorting ps, and returns the madvise calls
+ * it made.  sn_stack_thaw() puts the copy back at the same addresses (so
+ * pointers into the stack stay right) before the actor runs again.
+ */
+int sn_stack_save(struct sn_proc *p, void *sp);
+size_t sn_stack_release(struct sn_stack_pool *pool, struct sn_proc **ps,
+    size_t n);
+void sn_stack_thaw(struct sn_proc *p);
 
 #endif /* SN_STACK_H */

@@ -3075,6 +3075,100 @@ START_TEST(stale_timeouts_do_not_delay_the_blocked_check)
 }
 END_TEST
 
+/*
+ * Hibernation: actors parked in receive(-1) for a while give their stack
+ * pages back, and come back whole when a message or a kill wakes them:
+ * every byte of their frames where it was (a pointer to a local still
+ * points at it), at the same address.
+ */
+#define HIB_ACTORS	2000
+#define HIB_SMALL	200
+#define HIB_WORDS	200
+
+static _Atomic uint64_t hib_sum, hib_woke;
+
+static NOFOLD uint64_t
+hib_fill(volatile uint64_t *a, uint64_t seed)
+{
+	uint64_t i, x = seed;
+
+	for (i = 0; i < HIB_WORDS; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		a[i] = x;
+	}
+	return x;
+}
+
+static void
+hib_actor(const void *arg)
+{
+	uint64_t index = *(const uint64_t *)arg;
+	volatile uint64_t frame[HIB_WORDS];
+	volatile uint64_t *self_ptr = &frame[HIB_WORDS / 2];
+	uint64_t last = hib_fill(frame, index + 1), check[HIB_WORDS];
+	const struct snow_msg *m;
+	uint64_t i;
+
+	m = snow_actor_receive(-1);
+	atomic_fetch_add(&hib_woke, 1);
+	A_CHECK(m != NULL && m->len == 8, "hibernated actor: bad message");
+	hib_fill(check, index + 1);
+	for (i = 0; i < HIB_WORDS; i++)
+		A_CHECK(frame[i] == check[i], "hibernated actor %" PRIu64
+		    ": word %" PRIu64 " of its frame changed", index, i);
+	A_CHECK(self_ptr == &frame[HIB_WORDS / 2] &&
+	    *self_ptr == check[HIB_WORDS / 2],
+	    "hibernated actor: a pointer into its stack went stale");
+	A_CHECK(last == check[HIB_WORDS - 1], "hibernated actor: a local "
+	    "changed");
+	if (m != NULL && m->len == 8) {
+		memcpy(&i, m->data, 8);
+		atomic_fetch_add(&hib_sum, i);
+	}
+}
+
+START_TEST(parked_actors_hibernate_and_come_back_whole)
+{
+	uint64_t n = scaled_down() ? HIB_SMALL : HIB_ACTORS, i, expect = 0;
+	uint64_t *pids = malloc(n * sizeof(*pids)), killed = 0;
+	struct snow_rt_stats st;
+	double end;
+
+	ck_assert_ptr_nonnull(pids);
+	reset_fails();
+	atomic_store(&hib_sum, 0);
+	atomic_store(&hib_woke, 0);
+	init_ok(2);
+	for (i = 0; i < n; i++)
+		pids[i] = spawn_ok(hib_actor, &i, sizeof(i), SNOW_PRIO_NORMAL);
+	/* Idle workers sweep every 20 ms; give a slow machine time. */
+	end = now() + 30.0;
+	do {
+		usleep(10000);
+		ck_assert_int_eq(snow_rt_stats(&st), 0);
+	} while (st.hibernations < n && now() < end);
+	ck_assert_msg(st.hibernations >= n, "%" PRIu64 " of %" PRIu64
+	    " parked actors hibernated", st.hibernations, n);
+	for (i = 0; i < n; i++) {
+		if (i % 10 == 3) {	/* a kill wakes one too */
+			ck_assert_int_eq(snow_actor_kill(pids[i]), 0);
+			killed++;
+			continue;
+		}
+		ck_assert_int_eq(snow_actor_send(pids[i], &i, sizeof(i)), 0);
+		expect += i;
+	}
+	run_ok();
+	assert_no_fails();
+	ck_assert_uint_eq(atomic_load(&hib_woke), n - killed);
+	ck_assert_uint_eq(atomic_load(&hib_sum), expect);
+	st = stats_ok();
+	ck_assert_uint_eq(st.blocked_ended, 0);
+	ck_assert_uint_eq(st.exited, n);
+	free(pids);
+}
+END_TEST
+
 /* ================================================================== */
 
 static Suite *
@@ -3100,6 +3194,7 @@ messaging_suite(void)
 	tcase_add_test(tc, snow_errno_after_a_move_to_another_worker);
 	tcase_add_test(tc, blocked_for_ever_actors_are_ended);
 	tcase_add_test(tc, stale_timeouts_do_not_delay_the_blocked_check);
+	tcase_add_test(tc, parked_actors_hibernate_and_come_back_whole);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

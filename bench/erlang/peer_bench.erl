@@ -282,6 +282,9 @@ resident(S) ->
     Parent = self(),
     Pids = spawn_resident(Parent, S, []),
     wait_n(ready, S),
+    %% Memory at rest: sampled once every process waits and the same
+    %% settling time as the other systems has passed.
+    timer:sleep(500),
     With = rss_bytes(),
     lists:foreach(fun(P) -> P ! release end, Pids),
     Exited = count_msg(exited, S, 0),

@@ -180,6 +180,10 @@ func yieldStorm(size int64) (int64, string, error) {
 // resident: S goroutines parked on a receive from a shared channel that is
 // released by close(). RSS is sampled before spawning and once all are
 // parked.
+// residentSettle: see resident(); snow_bench.c and peer_bench.erl wait
+// as long.
+const residentSettle = 500 * time.Millisecond
+
 func resident(size int64) (int64, string, error) {
 	before, err := rssBytes()
 	if err != nil {
@@ -199,8 +203,9 @@ func resident(size int64) (int64, string, error) {
 		}()
 	}
 	started.Wait()
-	// Give the last starters a chance to actually block on the receive.
-	runtime.Gosched()
+	// Memory at rest: sampled once every actor has parked and
+	// residentSettle has passed, the same in all three systems.
+	time.Sleep(residentSettle)
 	with, err := rssBytes()
 	if err != nil {
 		close(release)

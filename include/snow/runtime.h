@@ -271,6 +271,7 @@ struct snow_rt_stats {
 	uint64_t sent;		/* messages delivered to a mailbox */
 	uint64_t dropped;	/* messages to PIDs that were not alive */
 	uint64_t blocked_ended;	/* actors ended because they waited for ever */
+	uint64_t hibernations;	/* parked actors whose stack pages were freed */
 };
 
 /* Fill *out; returns 0, or EINVAL when out is NULL. */
