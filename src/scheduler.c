@@ -618,6 +618,12 @@ hibernate_sweep(struct sn_worker *w, bool go_on)
 	struct sn_proc *p, *next;
 	size_t n;
 
+	/* Only while every other worker sleeps: a sweep holds table locks
+	 * that busy workers' exits and sends would wait on. */
+	if (atomic_load(&sn_rt.nidle) + 1 < sn_rt.nworkers) {
+		w->hib_more = true;
+		return false;
+	}
 	if (go_on) {
 		atomic_store(&sn_rt.hib_last_ns, now);
 	} else if (now - last < SN_HIB_PERIOD ||
