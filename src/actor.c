@@ -225,6 +225,8 @@ sn_actor_start(struct sn_proc *p)
 	atomic_store_explicit(&p->exit_pending, 0, memory_order_relaxed);
 	p->trap_exit = 0;
 	p->abandoned = 0;
+	atomic_store_explicit(&p->hib_ok, sn_rt.hib_default,
+	    memory_order_relaxed);
 	memset(&p->links, 0, sizeof(p->links));
 	p->name = NULL;
 }

@@ -395,3 +395,16 @@ snow_errno(void)
 {
 	return errno;
 }
+
+int
+snow_actor_hibernate(int on)
+{
+	struct sn_proc *self = sn_sched_current();
+
+	if (self == NULL) {
+		set_errno(EPERM);
+		return -1;
+	}
+	return atomic_exchange_explicit(&self->hib_ok, on != 0,
+	    memory_order_relaxed);
+}

@@ -87,6 +87,7 @@ struct sn_proc {
 	/* Hibernation: a long-parked actor's live stack top, copied out
 	 * while its stack pages are given back (see stack.c). */
 	_Atomic uint64_t park_gen;	/* sweep number when it parked */
+	_Atomic uint8_t hib_ok;		/* snow_actor_hibernate(1) */
 	_Atomic uint8_t hibernated;	/* hib holds its stack */
 	void *hib;			/* the copy, or NULL */
 	size_t hib_len;			/* bytes below the stack top */

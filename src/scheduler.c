@@ -573,6 +573,7 @@ hib_take(struct sn_proc *p, void *arg)
 	uint64_t word = atomic_load(&p->wait);
 
 	if ((word & (SN_WAIT_KIND_MASK | SN_WAIT_TIMED)) != SN_WAIT_MSG ||
+	    !atomic_load_explicit(&p->hib_ok, memory_order_relaxed) ||
 	    atomic_load_explicit(&p->hibernated, memory_order_relaxed))
 		return;
 	/* Only actors that parked before the previous sweep began. */
@@ -607,8 +608,11 @@ hibernate_done(struct sn_worker *w, struct sn_proc *p)
 
 /*
  * One sweep, unless another began less than a period ago (go_on: this
- * worker's last sweep stopped at its batch, carry on).  True when it
- * stopped at its batch too.
+ * worker's last sweep stopped at its batch, carry on with the same
+ * generation).  True when it stopped at its batch too, having hibernated
+ * some.  Only while every other worker sleeps: a sweep holds table locks
+ * that busy workers' exits and sends would wait on; the last worker to go
+ * idle does it.
  */
 static bool
 hibernate_sweep(struct sn_worker *w, bool go_on)
@@ -618,28 +622,32 @@ hibernate_sweep(struct sn_worker *w, bool go_on)
 	struct sn_proc *p, *next;
 	size_t n;
 
-	/* Only while every other worker sleeps: a sweep holds table locks
-	 * that busy workers' exits and sends would wait on. */
-	if (atomic_load(&sn_rt.nidle) + 1 < sn_rt.nworkers) {
-		w->hib_more = true;
+	if (atomic_load(&sn_rt.nidle) + 1 < sn_rt.nworkers)
 		return false;
-	}
 	if (go_on) {
 		atomic_store(&sn_rt.hib_last_ns, now);
-	} else if (now - last < SN_HIB_PERIOD ||
+		scan.gen = atomic_load(&sn_rt.hib_gen) - 1;	/* the same */
+	} else if ((int64_t)(now - last) < (int64_t)SN_HIB_PERIOD ||
 	    !atomic_compare_exchange_strong(&sn_rt.hib_last_ns, &last, now)) {
 		/* Swept a moment ago, maybe before what just parked here:
 		 * come back for it after a period. */
 		w->hib_more = true;
 		return false;
+	} else {
+		/* Eligible: parked before the previous sweep began. */
+		scan.gen = atomic_fetch_add(&sn_rt.hib_gen, 1);
 	}
-	scan.gen = atomic_fetch_add(&sn_rt.hib_gen, 1);
+	/* all_blocked() must not judge while we hold actors' wakes. */
+	atomic_fetch_add(&sn_rt.sweeping, 1);
 	sn_ptable_foreach(&sn_rt.ptable, hib_take, &scan);
 	w->hib_more = scan.more;
 	n = 0;
 	for (p = scan.taken; p != NULL; p = p->next)
 		if (sn_stack_save(p, sn_ctx_sp(&p->ctx)) == 0)
 			w->hib_batch[n++] = p;
+		else	/* not again until it parks again */
+			atomic_store_explicit(&p->park_gen, UINT64_MAX,
+			    memory_order_relaxed);
 	sn_stack_release(&sn_rt.pool, w->hib_batch, n);
 	sn_count(&w->n_hibernated, n);
 	for (p = scan.taken; p != NULL; p = next) {
@@ -647,7 +655,8 @@ hibernate_sweep(struct sn_worker *w, bool go_on)
 		p->next = NULL;
 		hibernate_done(w, p);
 	}
-	return scan.full;
+	atomic_fetch_sub(&sn_rt.sweeping, 1);
+	return scan.full && n > 0;
 }
 
 /* Adopt timers set from outside, fire the ones due, sweep stale ones. */
@@ -718,7 +727,8 @@ worker_main(void *arg)
 		timers_run(w, true);
 		/* Batch after batch while there is nothing else to do. */
 		for (bool go_on = false; hibernate_sweep(w, go_on) &&
-		    !work_visible(); go_on = true)
+		    !work_visible() &&
+		    sn_timers_next(&w->timers) > sn_now_ns(); go_on = true)
 			;
 		if (!work_visible())
 			park(w);
@@ -1215,12 +1225,28 @@ build(unsigned nworkers, size_t stack_size, unsigned *made)
 	return 0;
 }
 
+/* SNOW_HIBERNATE=1: actors may hibernate unless they say otherwise.
+ * 0, 1, or -1 for anything but "0", "1" or nothing. */
+static int
+hib_default_from_env(void)
+{
+	const char *v = getenv("SNOW_HIBERNATE");
+
+	if (v == NULL || *v == '\0' || strcmp(v, "0") == 0)
+		return 0;
+	return strcmp(v, "1") == 0 ? 1 : -1;
+}
+
 int
 sn_sched_start(unsigned nworkers, size_t stack_size)
 {
 	unsigned made, i;
 	bool faults = false;
-	int err;
+	int err, hib;
+
+	if ((hib = hib_default_from_env()) < 0)
+		return EINVAL;
+	sn_rt.hib_default = (uint8_t)hib;
 
 	/* Field by field: state may be read by a spawn on another thread. */
 	sn_rt.workers = NULL;
@@ -1231,6 +1257,7 @@ sn_sched_start(unsigned nworkers, size_t stack_size)
 	atomic_store(&sn_rt.outside_sent, 0);
 	atomic_store(&sn_rt.outside_dropped, 0);
 	atomic_store(&sn_rt.blocked_ended, 0);
+	atomic_store(&sn_rt.sweeping, 0);
 	atomic_store(&sn_rt.nidle, 0);
 	atomic_store(&sn_rt.nspinning, 0);
 	atomic_store(&sn_rt.stop, false);
@@ -1273,7 +1300,8 @@ all_blocked(void)
 	uint64_t epoch = atomic_load(&sn_rt.park_epoch);
 	unsigned i;
 
-	if (atomic_load(&sn_rt.timer_inbox.count) != 0)
+	if (atomic_load(&sn_rt.timer_inbox.count) != 0 ||
+	    atomic_load(&sn_rt.sweeping) != 0)
 		return false;
 	for (i = 0; i < sn_rt.nworkers; i++)
 		if (atomic_load(&sn_rt.workers[i].timers.live) != 0)

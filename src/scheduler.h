@@ -116,6 +116,8 @@ struct sn_runtime {
 	_Atomic uint64_t park_epoch;	/* bumped whenever a worker lists itself */
 	_Atomic uint64_t hib_gen SN_ALIGNED;	/* hibernation sweeps begun */
 	_Atomic uint64_t hib_last_ns;	/* when the last one began */
+	_Atomic int sweeping;		/* sweeps holding actors' wakes */
+	uint8_t hib_default;		/* SNOW_HIBERNATE */
 	_Atomic bool stop;
 	pthread_mutex_t idle_lock;
 	struct sn_worker *idle_head;	/* under idle_lock */

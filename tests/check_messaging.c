@@ -3109,6 +3109,9 @@ hib_actor(const void *arg)
 	const struct snow_msg *m;
 	uint64_t i;
 
+	A_CHECK(snow_actor_hibernate(1) == 0, "hibernation was on by default");
+	A_CHECK(snow_actor_hibernate(1) == 1, "snow_actor_hibernate(1) did "
+	    "not stick");
 	m = snow_actor_receive(-1);
 	atomic_fetch_add(&hib_woke, 1);
 	A_CHECK(m != NULL && m->len == 8, "hibernated actor: bad message");
@@ -3169,6 +3172,81 @@ START_TEST(parked_actors_hibernate_and_come_back_whole)
 }
 END_TEST
 
+/*
+ * Hibernation is the actor's promise that nothing else touches its stack:
+ * an actor that did not make it, and shares a local with a child (spawn
+ * arguments passed by address), keeps its stack however long it waits,
+ * and sees the child's write.  With SNOW_HIBERNATE=1 every actor has made
+ * the promise; a bad value is refused.
+ */
+static _Atomic int share_ok;
+
+static void
+share_child(const void *arg)
+{
+	const uint64_t *slot = arg;	/* [0]: parent, [1]: address */
+	volatile uint64_t *r = (volatile uint64_t *)(uintptr_t)slot[1];
+
+	snow_timer_sleep(150);		/* idle workers sweep meanwhile */
+	*r = 42;
+	a_send(slot[0], "d", 1);
+}
+
+static void
+share_parent(const void *arg)
+{
+	volatile uint64_t r = 0;
+	uint64_t slot[2] = { snow_actor_self(), (uint64_t)(uintptr_t)&r };
+
+	(void)arg;
+	a_spawn(share_child, slot, sizeof(slot));
+	/* No timeout: the kind of wait that may hibernate. */
+	if (snow_actor_receive(-1) != NULL && r == 42)
+		atomic_store(&share_ok, 1);
+}
+
+static void
+park_briefly(const void *arg)
+{
+	(void)arg;
+	(void)snow_actor_receive(-1);
+}
+
+START_TEST(hibernation_is_opt_in)
+{
+	struct snow_rt_stats st;
+	uint64_t pid;
+	double end;
+
+	reset_fails();
+	atomic_store(&share_ok, 0);
+	ck_assert_int_eq(snow_actor_hibernate(1), -1);
+	ck_assert_int_eq(errno, EPERM);
+	init_ok(2);
+	spawn_ok(share_parent, NULL, 0, SNOW_PRIO_NORMAL);
+	run_ok();
+	assert_no_fails();
+	ck_assert_int_eq(atomic_load(&share_ok), 1);
+	ck_assert_uint_eq(stats_ok().hibernations, 0);
+
+	setenv("SNOW_HIBERNATE", "yes", 1);
+	ck_assert_int_eq(snow_rt_init_actor(2), EINVAL);
+	setenv("SNOW_HIBERNATE", "1", 1);
+	init_ok(2);
+	unsetenv("SNOW_HIBERNATE");
+	pid = spawn_ok(park_briefly, NULL, 0, SNOW_PRIO_NORMAL);
+	end = now() + 30.0;
+	do {
+		usleep(10000);
+		ck_assert_int_eq(snow_rt_stats(&st), 0);
+	} while (st.hibernations == 0 && now() < end);
+	ck_assert_uint_eq(st.hibernations, 1);
+	ck_assert_int_eq(snow_actor_send(pid, "x", 1), 0);
+	run_ok();
+	ck_assert_uint_eq(stats_ok().blocked_ended, 0);
+}
+END_TEST
+
 /* ================================================================== */
 
 static Suite *
@@ -3195,6 +3273,7 @@ messaging_suite(void)
 	tcase_add_test(tc, blocked_for_ever_actors_are_ended);
 	tcase_add_test(tc, stale_timeouts_do_not_delay_the_blocked_check);
 	tcase_add_test(tc, parked_actors_hibernate_and_come_back_whole);
+	tcase_add_test(tc, hibernation_is_opt_in);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

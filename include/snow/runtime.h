@@ -48,8 +48,9 @@ enum snow_priority {
  * suffix) overrides the default actor stack size chosen at configure time.
  *
  * Returns 0, or an errno value: EINVAL (more than SNOW_MAX_SCHEDULERS, or a
- * bad SNOW_STACK_SIZE), ENOMEM, EAGAIN (a worker thread could not be
- * started; nothing is left behind), EDEADLK (called from inside an actor).
+ * bad SNOW_STACK_SIZE or SNOW_HIBERNATE), ENOMEM, EAGAIN (a worker thread
+ * could not be started; nothing is left behind), EDEADLK (called from
+ * inside an actor).
  */
 SNOW_API int snow_rt_init_actor(uint32_t num_schedulers);
 
@@ -206,6 +207,27 @@ SNOW_API void snow_actor_exit(uint64_t reason);
  */
 SNOW_API int snow_actor_kill(uint64_t pid);
 
+/*
+ * on != 0: while the calling actor waits in snow_actor_receive(-1) for
+ * longer than a few tens of milliseconds, its stack may hibernate: its
+ * live frames (usually a few hundred bytes) are copied to the heap and
+ * its stack pages given back to the kernel, then copied back, to the same
+ * addresses, before it runs again.  A parked actor then costs well under
+ * a kilobyte instead of a 4 KiB page.
+ *
+ * The promise the caller makes: while it waits, nothing outside it reads
+ * or writes its stack (no other actor or thread holds a pointer to its
+ * locals, e.g. spawn arguments passed with args_size 0).  Such accesses
+ * would see zeros or be lost.  Snow code, whose messages are copies,
+ * keeps that promise; C code must check.
+ *
+ * The environment variable SNOW_HIBERNATE=1 makes it the default for
+ * every actor (0 or unset: off; anything else makes snow_rt_init_actor()
+ * fail with EINVAL).  Returns the previous setting (0 or 1), or -1 with
+ * errno EPERM outside an actor.
+ */
+SNOW_API int snow_actor_hibernate(int on);
+
 /* ---- Timers: one heap per worker, no thread per timer ---- */
 
 /*
@@ -271,7 +293,7 @@ struct snow_rt_stats {
 	uint64_t sent;		/* messages delivered to a mailbox */
 	uint64_t dropped;	/* messages to PIDs that were not alive */
 	uint64_t blocked_ended;	/* actors ended because they waited for ever */
-	uint64_t hibernations;	/* parked actors whose stack pages were freed */
+	uint64_t hibernations;	/* times a parked actor's stack was given back */
 };
 
 /* Fill *out; returns 0, or EINVAL when out is NULL. */
