@@ -485,10 +485,8 @@ release(struct sn_worker *w, struct sn_proc *p)
  * decides which of us requeues it.
  */
 static void
-park_commit(struct sn_worker *w, struct sn_proc *p)
+park_commit(struct sn_worker *w, struct sn_proc *p, uint64_t word)
 {
-	uint64_t word = w->park_word;
-
 	atomic_store_explicit(&p->state, SN_WAITING, memory_order_relaxed);
 	atomic_store(&p->wait, word);
 	atomic_thread_fence(memory_order_seq_cst);
@@ -515,7 +513,7 @@ run(struct sn_worker *w, struct sn_proc *p)
 	if (w->reason == SN_SWITCH_EXIT)
 		release(w, p);
 	else if (w->reason == SN_SWITCH_WAIT)
-		park_commit(w, p);
+		park_commit(w, p, w->park_word);
 	else
 		requeue(w, p);
 }
@@ -593,19 +591,6 @@ hib_take(struct sn_proc *p, void *arg)
 	scan->n++;
 }
 
-/* Parked again after its sweep, exactly as park_commit() parks. */
-static void
-hibernate_done(struct sn_worker *w, struct sn_proc *p)
-{
-	uint64_t word = p->wait_seq << SN_WAIT_SEQ_SHIFT | SN_WAIT_MSG;
-
-	atomic_store(&p->wait, word);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (sn_actor_wake_due(p, SN_WAIT_MSG) &&
-	    atomic_compare_exchange_strong(&p->wait, &word, 0))
-		requeue(w, p);
-}
-
 /*
  * One sweep, unless another began less than a period ago (go_on: this
  * worker's last sweep stopped at its batch, carry on with the same
@@ -653,7 +638,9 @@ hibernate_sweep(struct sn_worker *w, bool go_on)
 	for (p = scan.taken; p != NULL; p = next) {
 		next = p->next;
 		p->next = NULL;
-		hibernate_done(w, p);
+		/* Parked again, as it was. */
+		park_commit(w, p, p->wait_seq << SN_WAIT_SEQ_SHIFT |
+		    SN_WAIT_MSG);
 	}
 	atomic_fetch_sub(&sn_rt.sweeping, 1);
 	return scan.full && n > 0;

@@ -336,15 +336,9 @@ sn_pool_put(struct sn_stack_pool *pool, struct sn_stack_cache *cache,
  * Hibernation.  The copies are made by these two, which ASan must not
  * check: a stack holds the poisoned redzones of the frames on it.
  */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SN_NO_ASAN	__attribute__((no_sanitize("address")))
-#endif
-#endif
-#if !defined(SN_NO_ASAN) && defined(__SANITIZE_ADDRESS__)
+#ifdef SN_ASAN		/* context.h */
 #define SN_NO_ASAN	__attribute__((no_sanitize_address))
-#endif
-#ifndef SN_NO_ASAN
+#else
 #define SN_NO_ASAN
 #endif
 
