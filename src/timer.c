@@ -102,12 +102,6 @@ sift_down(struct sn_timer *h, size_t n, size_t i)
 	h[i] = tm;
 }
 
-static void
-publish(struct sn_timers *t)
-{
-	atomic_store_explicit(&t->published, t->n, memory_order_release);
-}
-
 static int
 reserve(struct sn_timer **items, size_t *cap, size_t need)
 {
@@ -137,7 +131,6 @@ sn_timers_add(struct sn_timers *t, const struct sn_timer *tm)
 		atomic_fetch_add(&t->live, 1);
 	sift_up(t->heap, t->n);
 	t->n++;
-	publish(t);
 	return 0;
 }
 
@@ -158,7 +151,6 @@ sn_timers_pop_due(struct sn_timers *t, uint64_t now, struct sn_timer *out)
 	t->heap[0] = t->heap[--t->n];
 	if (t->n > 0)
 		sift_down(t->heap, t->n, 0);
-	publish(t);
 	return 1;
 }
 
@@ -177,7 +169,6 @@ sn_timers_sweep(struct sn_timers *t, int (*stale)(const struct sn_timer *),
 	for (i = kept / 2; i-- > 0;)
 		sift_down(t->heap, t->n, i);
 	t->compact_at = kept * 2 > SN_TIMERS_MIN ? kept * 2 : SN_TIMERS_MIN;
-	publish(t);
 }
 
 int

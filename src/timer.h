@@ -50,7 +50,6 @@ struct sn_timers {
 	size_t n, cap;
 	size_t compact_at;	/* size at which stale entries are swept */
 	uint64_t order;
-	_Atomic size_t published;	/* n, for other threads' idle checks */
 	/*
 	 * Timers that will do something: send timers not fired, plus timed
 	 * waits whose wake nobody took yet (counted by the parking actor,
