@@ -20,6 +20,7 @@
 #include <snow/runtime.h>
 
 #include "run_suite.h"
+#include "snow_ok.h"
 
 #ifdef HAVE_VALGRIND_VALGRIND_H
 #include <valgrind/valgrind.h>
@@ -28,41 +29,6 @@
 #endif
 
 #define TIMEOUT 120
-
-static void
-init_ok(uint32_t workers)
-{
-	int err = snow_rt_init_actor(workers);
-
-	ck_assert_msg(err == 0, "snow_rt_init_actor(%u): %s", workers,
-	    strerror(err));
-}
-
-static void
-run_ok(void)
-{
-	int err = snow_rt_run_scheduler();
-
-	ck_assert_msg(err == 0, "snow_rt_run_scheduler: %s", strerror(err));
-}
-
-static uint64_t
-spawn_ok(snow_actor_fn fn, const void *args, uint64_t size, uint8_t prio)
-{
-	uint64_t pid = snow_actor_spawn(fn, args, size, prio);
-
-	ck_assert_msg(pid != 0, "snow_actor_spawn: %s", strerror(errno));
-	return pid;
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- spawning and running ---- */
 

@@ -54,20 +54,12 @@
 #include "deque.h"
 
 #include "run_suite.h"
+#include "snow_ok.h"
 
 #define SOAK_DEFAULT_SECONDS	5
 #define SOAK_MAX_SECONDS	(7 * 24 * 3600)
 /* Check's timeout must never fire before the time-bounded loops end. */
 #define TIMEOUT_SLACK		120
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static unsigned
 soak_seconds(void)

@@ -1,0 +1,52 @@
+/*
+ * Helpers for a Check test's own thread: runtime calls that must succeed,
+ * failing the test with the errno when they do not, and a clock.
+ */
+#ifndef SN_TESTS_SNOW_OK_H
+#define SN_TESTS_SNOW_OK_H
+
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <snow/runtime.h>
+
+static inline void
+init_ok(uint32_t workers)
+{
+	int err = snow_rt_init_actor(workers);
+
+	ck_assert_msg(err == 0, "snow_rt_init_actor(%u): %s", workers,
+	    strerror(err));
+}
+
+static inline void
+run_ok(void)
+{
+	int err = snow_rt_run_scheduler();
+
+	ck_assert_msg(err == 0, "snow_rt_run_scheduler: %s", strerror(err));
+}
+
+static inline uint64_t
+spawn_ok(snow_actor_fn fn, const void *args, uint64_t size, uint8_t prio)
+{
+	uint64_t pid = snow_actor_spawn(fn, args, size, prio);
+
+	ck_assert_msg(pid != 0, "snow_actor_spawn: %s", strerror(errno));
+	return pid;
+}
+
+/* CLOCK_MONOTONIC, in seconds. */
+static inline double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#endif /* SN_TESTS_SNOW_OK_H */
