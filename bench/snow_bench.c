@@ -189,7 +189,6 @@ yield_storm(uint64_t size, char *extra, size_t len)
 /* ---- resident ---- */
 
 static _Atomic uint64_t parked;
-static int hibernate = 1;
 
 /* Memory is sampled once every actor has parked and this long has
  * passed, in all three systems: the cost of an actor at rest. */
@@ -201,11 +200,8 @@ resident_actor(const void *arg)
 	const struct snow_msg *m;
 
 	(void)arg;
-	/* Nothing else touches its stack: it may hibernate while it waits,
-	 * as an idle Erlang process may (erlang:hibernate).  For the cost
-	 * without it: SNOW_BENCH_HIBERNATE=0. */
-	if (hibernate)
-		snow_actor_hibernate(1);
+	/* The runtime's defaults, as a user gets them: its stack hibernates
+	 * while it waits (SNOW_HIBERNATE=0 for the cost without that). */
 	atomic_fetch_add(&parked, 1);
 	/* Parked until main's release comes in. */
 	m = snow_actor_receive(-1);
@@ -235,14 +231,12 @@ static uint64_t
 resident(uint64_t size, char *extra, size_t len)
 {
 	uint64_t *pids = malloc(size * sizeof(*pids));
-	const char *h = getenv("SNOW_BENCH_HIBERNATE");
 	long before, after;
 
 	if (pids == NULL) {
 		atomic_fetch_add(&failures, 1);
 		return 0;
 	}
-	hibernate = h == NULL || strcmp(h, "0") != 0;
 	/* The PIDs main releases by: touched before the first sample, so
 	 * that the figure stays the actors' own cost. */
 	memset(pids, 0, size * sizeof(*pids));

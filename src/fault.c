@@ -74,6 +74,25 @@ report_overflow(const struct sn_proc *p, const void *addr)
 	(void)unused;
 }
 
+/*
+ * Pass a fault that is not ours to the handler that was there before: call
+ * it, or, if it was a default, put it back and let the faulting
+ * instruction run again into it.
+ */
+static void
+chain(int sig, siginfo_t *si, void *uctx)
+{
+	const struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
+
+	if (old->sa_flags & SA_SIGINFO) {
+		old->sa_sigaction(sig, si, uctx);
+	} else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+		old->sa_handler(sig);
+	} else {
+		sigaction(sig, old, NULL);
+	}
+}
+
 static void
 on_fault(int sig, siginfo_t *si, void *uctx)
 {
@@ -81,8 +100,13 @@ on_fault(int sig, siginfo_t *si, void *uctx)
 	struct sn_proc *p = w != NULL ? w->current : NULL;
 	const char *addr = si->si_addr;
 	struct sigaction dfl;
+	int saved = errno;
 
-	(void)uctx;
+	/* A hibernated stack, touched: put back, the access runs again. */
+	if (sig == SIGSEGV && sn_stack_fault(&sn_rt.pool, addr)) {
+		errno = saved;
+		return;
+	}
 	if (p != NULL && addr < (const char *)p->stack_lo &&
 	    addr >= (const char *)p->stack_lo - sn_rt.pool.guard_size) {
 		report_overflow(p, addr);
@@ -91,9 +115,8 @@ on_fault(int sig, siginfo_t *si, void *uctx)
 		sigaction(SIGABRT, &dfl, NULL);
 		abort();
 	}
-	/* Not ours: put the old handler back and let the faulting
-	 * instruction run again into it. */
-	sigaction(sig, sig == SIGSEGV ? &old_segv : &old_bus, NULL);
+	chain(sig, si, uctx);
+	errno = saved;
 }
 
 int

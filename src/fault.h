@@ -4,8 +4,10 @@
  * An actor that runs off the end of its stack touches the guard pages
  * below it.  Worker threads handle the fault on an alternate signal stack
  * (the actor's stack is the one that is full), name the actor and its
- * stack size on stderr and abort.  Any other fault is passed on to the
- * handler that was installed before the runtime started.
+ * stack size on stderr and abort.  A fault in a hibernated stack puts the
+ * stack back (see stack.c) and lets the access run again.  Any other
+ * fault is passed on to the handler that was installed before the runtime
+ * started.
  */
 #ifndef SN_FAULT_H
 #define SN_FAULT_H

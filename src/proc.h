@@ -20,6 +20,7 @@
 
 struct sn_name;
 struct sn_pidblock;
+struct sn_slab;
 
 enum sn_proc_state {
 	SN_READY,		/* queued, waiting for a worker */
@@ -52,6 +53,17 @@ struct sn_links {
 	uint32_t n, cap;
 };
 
+/*
+ * Where a parked actor's stack is (see stack.c).  Changed only under its
+ * slab's lock; read without it by run(), whose fast path is SN_HIB_LIVE.
+ */
+enum sn_hib_state {
+	SN_HIB_LIVE = 0,	/* on its stack */
+	SN_HIB_OUT = 1,		/* in hib; the stack is PROT_NONE and empty */
+	SN_HIB_TOUCHED = 2	/* put back when something touched it; hib
+				 * is freed when the actor next runs */
+};
+
 /* Spawn arguments up to this size are copied into the block itself. */
 #define SN_ARGS_INLINE	64
 
@@ -69,6 +81,8 @@ struct sn_proc {
 	void *args_heap;		/* copy of large arguments, freed at exit */
 	struct sn_proc *next;		/* link in a pool or overflow list */
 	struct sn_pidblock *pidblock;	/* its PID's block in the table */
+	struct sn_slab *slab;		/* the slab its block and stack are in */
+	unsigned slot;			/* and which of its stacks */
 	void *stack_lo;			/* lowest usable byte, above the guard */
 	size_t stack_size;		/* usable bytes above stack_lo */
 
@@ -87,8 +101,8 @@ struct sn_proc {
 	/* Hibernation: a long-parked actor's live stack top, copied out
 	 * while its stack pages are given back (see stack.c). */
 	_Atomic uint64_t park_gen;	/* sweep number when it parked */
-	_Atomic uint8_t hib_ok;		/* snow_actor_hibernate(1) */
-	_Atomic uint8_t hibernated;	/* hib holds its stack */
+	_Atomic uint8_t hib_ok;		/* snow_actor_hibernate() */
+	_Atomic uint8_t hib_state;	/* enum sn_hib_state */
 	void *hib;			/* the copy, or NULL */
 	size_t hib_len;			/* bytes below the stack top */
 

@@ -500,8 +500,9 @@ park_commit(struct sn_worker *w, struct sn_proc *p, uint64_t word)
 static void
 run(struct sn_worker *w, struct sn_proc *p)
 {
-	if (sn_unlikely(p->hib != NULL))
-		sn_stack_thaw(p);	/* it hibernated while it waited */
+	if (sn_unlikely(atomic_load_explicit(&p->hib_state,
+	    memory_order_relaxed) != SN_HIB_LIVE))
+		sn_stack_thaw(&sn_rt.pool, p);	/* it hibernated meanwhile */
 	w->current = p;
 	atomic_store_explicit(&p->state, SN_RUNNING, memory_order_relaxed);
 	sn_budget = p->reductions;
@@ -548,8 +549,10 @@ spin_end(struct sn_worker *w, bool found)
 /*
  * An actor parked in receive with no timeout across a whole sweep period
  * gives its stack pages back: its live frames (a few hundred bytes) are
- * copied to the heap and the stack is madvise(MADV_DONTNEED)'d, so an
- * idle actor costs its control block and that copy, not a 4 KiB page.
+ * copied to the heap and the stack is made PROT_NONE and
+ * madvise(MADV_DONTNEED)'d, so an idle actor costs its control block and
+ * that copy, not a 4 KiB page.  Anything else that touches the stack
+ * meanwhile faults it back (sn_stack_fault()).
  * Idle workers do it, at most every SN_HIB_PERIOD, so actors that wait
  * briefly (a ping-pong) never pay for it.  The sweep owns each actor's
  * wake while it works on it, so nothing can run it meanwhile; a message
@@ -572,7 +575,8 @@ hib_take(struct sn_proc *p, void *arg)
 
 	if ((word & (SN_WAIT_KIND_MASK | SN_WAIT_TIMED)) != SN_WAIT_MSG ||
 	    !atomic_load_explicit(&p->hib_ok, memory_order_relaxed) ||
-	    atomic_load_explicit(&p->hibernated, memory_order_relaxed))
+	    atomic_load_explicit(&p->hib_state, memory_order_relaxed) !=
+	    SN_HIB_LIVE)
 		return;
 	/* Only actors that parked before the previous sweep began. */
 	if (atomic_load_explicit(&p->park_gen, memory_order_relaxed) >=
@@ -591,6 +595,17 @@ hib_take(struct sn_proc *p, void *arg)
 	scan->n++;
 }
 
+/* Bytes of p's stack in use, from its saved stack pointer up; 0 if the
+ * pointer is not in its stack, which sn_stack_hibernate() refuses. */
+static size_t
+live_stack(const struct sn_proc *p)
+{
+	const char *sp = sn_ctx_sp(&p->ctx);
+	const char *lo = p->stack_lo, *top = lo + p->stack_size;
+
+	return sp != NULL && sp >= lo && sp < top ? (size_t)(top - sp) : 0;
+}
+
 /*
  * One sweep, unless another began less than a period ago (go_on: this
  * worker's last sweep stopped at its batch, carry on with the same
@@ -607,7 +622,8 @@ hibernate_sweep(struct sn_worker *w, bool go_on)
 	struct sn_proc *p, *next;
 	size_t n;
 
-	if (atomic_load(&sn_rt.nidle) + 1 < sn_rt.nworkers)
+	if (atomic_load(&sn_rt.nidle) + 1 < sn_rt.nworkers ||
+	    sn_rt.pool.mem_fd < 0)
 		return false;
 	if (go_on) {
 		atomic_store(&sn_rt.hib_last_ns, now);
@@ -627,17 +643,19 @@ hibernate_sweep(struct sn_worker *w, bool go_on)
 	sn_ptable_foreach(&sn_rt.ptable, hib_take, &scan);
 	w->hib_more = scan.more;
 	n = 0;
-	for (p = scan.taken; p != NULL; p = p->next)
-		if (sn_stack_save(p, sn_ctx_sp(&p->ctx)) == 0)
-			w->hib_batch[n++] = p;
-		else	/* not again until it parks again */
-			atomic_store_explicit(&p->park_gen, UINT64_MAX,
-			    memory_order_relaxed);
-	sn_stack_release(&sn_rt.pool, w->hib_batch, n);
+	for (p = scan.taken; p != NULL; p = p->next) {
+		p->hib_len = live_stack(p);
+		w->hib_batch[n++] = p;
+	}
+	n = sn_stack_hibernate(&sn_rt.pool, w->hib_batch, n);
 	sn_count(&w->n_hibernated, n);
 	for (p = scan.taken; p != NULL; p = next) {
 		next = p->next;
 		p->next = NULL;
+		if (atomic_load_explicit(&p->hib_state, memory_order_relaxed) !=
+		    SN_HIB_OUT)	/* not again until it parks again */
+			atomic_store_explicit(&p->park_gen, UINT64_MAX,
+			    memory_order_relaxed);
 		/* Parked again, as it was. */
 		park_commit(w, p, p->wait_seq << SN_WAIT_SEQ_SHIFT |
 		    SN_WAIT_MSG);
@@ -1212,16 +1230,16 @@ build(unsigned nworkers, size_t stack_size, unsigned *made)
 	return 0;
 }
 
-/* SNOW_HIBERNATE=1: actors may hibernate unless they say otherwise.
+/* SNOW_HIBERNATE=0: actors do not hibernate unless they ask to.
  * 0, 1, or -1 for anything but "0", "1" or nothing. */
 static int
 hib_default_from_env(void)
 {
 	const char *v = getenv("SNOW_HIBERNATE");
 
-	if (v == NULL || *v == '\0' || strcmp(v, "0") == 0)
-		return 0;
-	return strcmp(v, "1") == 0 ? 1 : -1;
+	if (v == NULL || *v == '\0' || strcmp(v, "1") == 0)
+		return 1;
+	return strcmp(v, "0") == 0 ? 0 : -1;
 }
 
 int

@@ -15,10 +15,14 @@
  * fall back to mprotect(PROT_NONE), which splits the mapping in two per
  * stack, so vm.max_map_count (65530 by default) caps live actors near
  * 32,000 there.
+ *
+ * Hibernated stacks are PROT_NONE too, so that nothing reads or writes
+ * them while their contents are elsewhere; see "Hibernation" below.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -33,6 +37,13 @@
 #else
 #define stack_register(lo, hi)	0u
 #define stack_deregister(id)	((void)(id))
+#endif
+
+#ifdef HAVE_VALGRIND_MEMCHECK_H
+#include <valgrind/memcheck.h>
+#define copy_defined(p, n)	VALGRIND_MAKE_MEM_DEFINED((p), (n))
+#else
+#define copy_defined(p, n)	((void)(p), (void)(n))
 #endif
 
 #ifndef MADV_GUARD_INSTALL
@@ -51,9 +62,12 @@
 #define SN_GUARD_PAGES	4
 
 struct sn_slab {
-	struct sn_slab *next;
-	void *base;
+	struct sn_slab *next;		/* set before the slab is published */
+	char *base;
 	size_t len;
+	bool guard_vmas;		/* its guard pages are PROT_NONE VMAs */
+	sn_spinlock_t lock;		/* hibernation of its stacks */
+	uint32_t prot;			/* under lock: PROT_NONE stacks */
 	unsigned vg_id[SN_SLAB_STACKS];	/* valgrind's names for the stacks */
 };
 
@@ -85,11 +99,68 @@ slab_slot(const struct sn_stack_pool *pool, char *base, int i)
 	return base + pcb_area(pool) + (size_t)i * pool->slot_size;
 }
 
+/*
+ * How many mappings hibernation may split off slabs: half of
+ * vm.max_map_count, the rest being for everything else the process maps.
+ */
+static long
+vma_budget(void)
+{
+	char buf[32];
+	long max = 65530;
+	ssize_t n;
+	int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			if (strtol(buf, NULL, 10) > 0)
+				max = strtol(buf, NULL, 10);
+		}
+	}
+	return max / 2;
+}
+
+/*
+ * A descriptor on /proc/self/mem, or -1: the way a thaw writes a stack
+ * back while it is still PROT_NONE (see "Hibernation").  The kernel
+ * allows that write (a debugger's poke), but some systems forbid it, so
+ * try it on a scratch page first; without it stacks do not hibernate.
+ */
+static int
+mem_open(size_t page)
+{
+	uint64_t v = 0x5a5a5a5a5a5a5a5aull;
+	bool ok = false;
+	char *scratch;
+	int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	scratch = mmap(NULL, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0);
+	if (scratch != MAP_FAILED) {
+		ok = pwrite(fd, &v, sizeof(v), (off_t)(uintptr_t)scratch) ==
+		    (ssize_t)sizeof(v) &&
+		    mprotect(scratch, page, PROT_READ) == 0 &&
+		    *(volatile uint64_t *)scratch == v;
+		munmap(scratch, page);
+	}
+	if (!ok) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int
 sn_pool_init(struct sn_stack_pool *pool, size_t stack_size,
     void (*entry)(void *))
 {
 	long page = sysconf(_SC_PAGESIZE);
+	int err;
 
 	if (page <= 0)
 		page = 4096;
@@ -100,8 +171,15 @@ sn_pool_init(struct sn_stack_pool *pool, size_t stack_size,
 	pool->guard_size = SN_GUARD_PAGES * pool->page_size;
 	pool->slot_size = pool->guard_size + pool->stack_size;
 	atomic_init(&pool->guard_madvise, true);
+	pool->vma_budget = vma_budget();
+	pool->mem_fd = mem_open(pool->page_size);
 	pool->entry = entry;
-	return pthread_mutex_init(&pool->lock, NULL);
+	if ((err = pthread_mutex_init(&pool->lock, NULL)) != 0 &&
+	    pool->mem_fd >= 0) {
+		close(pool->mem_fd);
+		pool->mem_fd = -1;
+	}
+	return err;
 }
 
 void
@@ -109,7 +187,7 @@ sn_pool_destroy(struct sn_stack_pool *pool)
 {
 	struct sn_slab *s, *next;
 
-	for (s = pool->slabs; s != NULL; s = next) {
+	for (s = atomic_load(&pool->slabs); s != NULL; s = next) {
 		int i;
 
 		next = s->next;
@@ -118,12 +196,16 @@ sn_pool_destroy(struct sn_stack_pool *pool)
 
 			if (p->booted)
 				sn_ctx_destroy(&p->ctx);
+			free(p->hib);
 			stack_deregister(s->vg_id[i]);
 		}
 		munmap(s->base, s->len);
 		free(s);
 	}
-	pool->slabs = NULL;
+	atomic_store(&pool->slabs, NULL);
+	if (pool->mem_fd >= 0)
+		close(pool->mem_fd);
+	pool->mem_fd = -1;
 	pool->free = NULL;
 	pool->nfree = 0;
 	pthread_mutex_destroy(&pool->lock);
@@ -181,6 +263,10 @@ slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
 		struct sn_proc *p = slab_proc(base, i);
 
 		p->booted = 0;
+		p->slab = slab;
+		p->slot = (unsigned)i;
+		p->hib = NULL;
+		atomic_init(&p->hib_state, SN_HIB_LIVE);
 		p->stack_lo = slot + pool->guard_size;
 		p->stack_size = pool->stack_size;
 		p->next = list;
@@ -191,6 +277,9 @@ slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
 	}
 	slab->base = base;
 	slab->len = len;
+	slab->guard_vmas = !sn_load(&pool->guard_madvise);
+	sn_spin_init(&slab->lock);
+	slab->prot = 0;
 	*slabp = slab;
 	atomic_fetch_add_explicit(&pool->mapped, SN_SLAB_STACKS,
 	    memory_order_relaxed);
@@ -234,8 +323,8 @@ slab_add(struct sn_stack_pool *pool)
 	tail->next = pool->free;
 	pool->free = list;
 	pool->nfree += SN_SLAB_STACKS;
-	slab->next = pool->slabs;
-	pool->slabs = slab;
+	slab->next = atomic_load_explicit(&pool->slabs, memory_order_relaxed);
+	atomic_store_explicit(&pool->slabs, slab, memory_order_release);
 	pthread_mutex_unlock(&pool->lock);
 	return 0;
 }
@@ -333,7 +422,7 @@ sn_pool_put(struct sn_stack_pool *pool, struct sn_stack_cache *cache,
 }
 
 /*
- * Hibernation.  The copies are made by these two, which ASan must not
+ * Hibernation.  The copies are made by raw_copy(), which ASan must not
  * check: a stack holds the poisoned redzones of the frames on it.
  */
 #ifdef SN_ASAN		/* context.h */
@@ -356,24 +445,154 @@ raw_copy(void *dst, const void *src, size_t n)
 		d[i] = s[i];
 }
 
-int
-sn_stack_save(struct sn_proc *p, void *sp)
+/*
+ * A hibernating actor keeps its control block; the live top of its stack
+ * (from the saved stack pointer up, a few hundred bytes) goes to the heap,
+ * and the stack is made PROT_NONE and emptied with MADV_DONTNEED.
+ *
+ * The protection is what makes this safe for C code.  An actor may have
+ * handed out pointers to its locals; a write through one to an emptied
+ * page would land on a fresh zero page and be overwritten when the copy
+ * came back, and a read would see zeros.  With the stack PROT_NONE the
+ * access faults instead, sn_stack_fault() puts the stack back, and the
+ * access runs again on the real contents.
+ *
+ * Putting back must not open a window either: unprotected first, a stack
+ * would show its zero pages to any thread that reads it before the copy
+ * lands.  So the copy is written through /proc/self/mem while the stack
+ * is still PROT_NONE (the kernel lets a process poke its own protected
+ * private pages, as debuggers do), and only then unprotected.
+ *
+ * Every change happens under the slab's lock: hibernating a run of
+ * stacks, thawing one, and the fault handler's thaw.  So each of them
+ * finds a stack whole or protected, never half copied.  The handler can
+ * interrupt any code but never a holder of a slab lock: those sections
+ * touch only stacks they have already unprotected.  An invariant, under
+ * the lock: a slot's bit in prot is set exactly while its actor is
+ * SN_HIB_OUT.
+ *
+ * Mappings.  With MADV_GUARD_INSTALL a slab is one VMA and every protected
+ * run of stacks in it splits off up to two more.  vm.max_map_count bounds
+ * them all, so a run is protected only while vma_extra stays within
+ * vma_budget, and a thaw that would split past the budget unprotects its
+ * whole run instead, putting back every stack in it.  With PROT_NONE
+ * guard pages, protecting merges VMAs and a thaw splits them back to what
+ * they were, never more.
+ */
+static char *
+slot_stack(const struct sn_stack_pool *pool, const struct sn_slab *s,
+    unsigned k)
 {
-	char *top = (char *)p->stack_lo + p->stack_size;
-	size_t len;
-	void *copy;
+	return slab_slot(pool, s->base, (int)k) + pool->guard_size;
+}
 
-	if (sp == NULL || (char *)sp < (char *)p->stack_lo ||
-	    (char *)sp >= top || ((uintptr_t)sp & 7) != 0)
-		return EINVAL;
-	len = (size_t)(top - (char *)sp);
-	copy = malloc(len);
-	if (copy == NULL)
-		return ENOMEM;
-	raw_copy(copy, sp, len);
-	p->hib = copy;
-	p->hib_len = len;
-	atomic_store_explicit(&p->hibernated, 1, memory_order_relaxed);
+/* Slots lo..hi of a slab as a mask. */
+static uint32_t
+run_bits(unsigned lo, unsigned hi)
+{
+	return (uint32_t)((2ull << hi) - (1ull << lo));
+}
+
+/* Give stacks lo..hi of s protection prot: 0 or an errno value. */
+static int
+protect(const struct sn_stack_pool *pool, const struct sn_slab *s,
+    unsigned lo, unsigned hi, int prot)
+{
+	char *a, *b;
+	unsigned k;
+
+	if (s->guard_vmas) {
+		/* Stack by stack: the guards between must stay PROT_NONE. */
+		for (k = lo; k <= hi; k++)
+			if (mprotect(slot_stack(pool, s, k), pool->stack_size,
+			    prot) != 0)
+				return errno;
+		return 0;
+	}
+	/* Guard pages included, so that neighbouring protected stacks
+	 * share one VMA: mprotect leaves guard markers as they are. */
+	a = slab_slot(pool, s->base, (int)lo);
+	b = slab_slot(pool, s->base, (int)hi) + pool->slot_size;
+	return mprotect(a, (size_t)(b - a), prot) == 0 ? 0 : errno;
+}
+
+/* VMAs beyond the first that protecting the stacks in mask makes of s. */
+static long
+split_vmas(const struct sn_slab *s, uint32_t mask)
+{
+	uint32_t starts = mask & ~(mask << 1);
+
+	if (s->guard_vmas)
+		return 0;
+	/* A run is one; what follows it another, unless it ends the slab. */
+	return 2L * __builtin_popcount(starts) -
+	    (long)((mask >> (SN_SLAB_STACKS - 1)) & 1);
+}
+
+/* Take d more split VMAs from the budget: false, and none, if past it. */
+static bool
+budget_take(struct sn_stack_pool *pool, long d)
+{
+	if (d > 0 && atomic_fetch_add(&pool->vma_extra, d) + d >
+	    pool->vma_budget) {
+		atomic_fetch_sub(&pool->vma_extra, d);
+		return false;
+	}
+	if (d <= 0)
+		atomic_fetch_add(&pool->vma_extra, d);
+	return true;
+}
+
+static char *
+stack_top(const struct sn_proc *p)
+{
+	return (char *)p->stack_lo + p->stack_size;
+}
+
+/* Hibernate n procs of slab s, in slots next to each other; see above. */
+static size_t
+hibernate_run(struct sn_stack_pool *pool, struct sn_slab *s,
+    struct sn_proc **ps, size_t n)
+{
+	unsigned lo = ps[0]->slot, hi = ps[n - 1]->slot;
+	uint32_t bits = run_bits(lo, hi);
+	char *a = slot_stack(pool, s, lo), *b = slot_stack(pool, s, hi);
+	size_t i;
+	long d;
+
+	sn_spin_lock(&s->lock);
+	d = split_vmas(s, s->prot | bits) - split_vmas(s, s->prot);
+	if (!budget_take(pool, d))
+		goto refused;
+	/* Readable while copied: a reader meanwhile sees the real stack, a
+	 * writer faults and waits for the lock, then thaws it. */
+	if (protect(pool, s, lo, hi, PROT_READ) != 0)
+		goto undo;
+	for (i = 0; i < n; i++)
+		raw_copy(ps[i]->hib, stack_top(ps[i]) - ps[i]->hib_len,
+		    ps[i]->hib_len);
+	if (protect(pool, s, lo, hi, PROT_NONE) != 0)
+		goto undo;
+	/* One call for the run: it costs microseconds (a TLB shootdown
+	 * across the workers) whatever its length.  It leaves guard markers
+	 * and PROT_NONE guards alone.  On failure the pages stay: the copies
+	 * are still right. */
+	(void)madvise(a, (size_t)(b + pool->stack_size - a), MADV_DONTNEED);
+	s->prot |= bits;
+	for (i = 0; i < n; i++)
+		atomic_store_explicit(&ps[i]->hib_state, SN_HIB_OUT,
+		    memory_order_relaxed);
+	sn_spin_unlock(&s->lock);
+	return n;
+undo:
+	(void)protect(pool, s, lo, hi, PROT_READ | PROT_WRITE);
+	atomic_fetch_sub(&pool->vma_extra, d);
+refused:
+	sn_spin_unlock(&s->lock);
+	for (i = 0; i < n; i++) {
+		free(ps[i]->hib);
+		ps[i]->hib = NULL;
+	}
 	return 0;
 }
 
@@ -386,40 +605,164 @@ by_address(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/*
- * One madvise per run of neighbouring slots: the call costs microseconds
- * (a TLB shootdown across the workers), whatever its length.  The guard
- * pages in between keep their guard: MADV_DONTNEED leaves guard markers
- * and PROT_NONE alone.
- */
-size_t
-sn_stack_release(struct sn_stack_pool *pool, struct sn_proc **ps, size_t n)
+/* Allocate the copies, keeping the procs that got one: how many. */
+static size_t
+copies_alloc(const struct sn_stack_pool *pool, struct sn_proc **ps, size_t n)
 {
-	size_t i = 0, j, calls = 0;
+	size_t i, kept = 0;
 
+	for (i = 0; i < n; i++) {
+		struct sn_proc *p = ps[i];
+
+		p->hib = NULL;
+		if (p->hib_len == 0 || p->hib_len > pool->stack_size ||
+		    (p->hib_len & 7) != 0 ||
+		    (p->hib = malloc(p->hib_len)) == NULL)
+			continue;
+		ps[kept++] = p;
+	}
+	return kept;
+}
+
+size_t
+sn_stack_hibernate(struct sn_stack_pool *pool, struct sn_proc **ps, size_t n)
+{
+	size_t i = 0, j, done = 0;
+
+	if (pool->mem_fd < 0)
+		return 0;		/* no safe way to put them back */
+	n = copies_alloc(pool, ps, n);
 	qsort(ps, n, sizeof(*ps), by_address);
 	while (i < n) {
-		char *lo = ps[i]->stack_lo, *hi = lo + pool->stack_size;
-
-		for (j = i + 1; j < n && (char *)ps[j]->stack_lo ==
-		    hi + pool->guard_size; j++)
-			hi = (char *)ps[j]->stack_lo + pool->stack_size;
-		/* On failure the pages stay: the copies are still right. */
-		(void)madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
-		calls++;
+		for (j = i + 1; j < n && ps[j]->slab == ps[i]->slab &&
+		    ps[j]->slot == ps[j - 1]->slot + 1; j++)
+			;
+		done += hibernate_run(pool, ps[i]->slab, ps + i, j - i);
 		i = j;
 	}
-	return calls;
+	return done;
+}
+
+static SN_NORETURN void
+thaw_failed(void)
+{
+	static const char msg[] = "snow-rt: cannot put a hibernated stack "
+	    "back; aborting\n";
+	ssize_t unused = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+
+	(void)unused;
+	abort();
+}
+
+/* Write p's copy back to its stack, which may still be PROT_NONE. */
+static void
+put_back(const struct sn_stack_pool *pool, const struct sn_proc *p)
+{
+	const char *from = p->hib;
+	char *to = stack_top(p) - p->hib_len;
+	size_t left = p->hib_len;
+	ssize_t n;
+
+	copy_defined(p->hib, p->hib_len);	/* stack padding, say */
+	while (left > 0) {
+		n = pwrite(pool->mem_fd, from, left, (off_t)(uintptr_t)to);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			thaw_failed();
+		}
+		from += n;
+		to += n;
+		left -= (size_t)n;
+	}
+}
+
+/*
+ * Under s->lock, with p SN_HIB_OUT: put p's stack back, or, if that would
+ * split more VMAs than the budget allows, every stack in its run.  Those
+ * it puts back are SN_HIB_TOUCHED: their copies wait for their actors to
+ * run, as a signal handler must not free.
+ */
+static void
+thaw_locked(struct sn_stack_pool *pool, struct sn_slab *s, struct sn_proc *p)
+{
+	unsigned lo = p->slot, hi = p->slot, k;
+	uint32_t bits = run_bits(lo, hi);
+	long d = split_vmas(s, s->prot & ~bits) - split_vmas(s, s->prot);
+
+	put_back(pool, p);
+	if (budget_take(pool, d)) {
+		if (protect(pool, s, lo, hi, PROT_READ | PROT_WRITE) == 0)
+			goto done;
+		atomic_fetch_sub(&pool->vma_extra, d);
+	}
+	/* The whole run: one VMA made writable, merging, never splitting. */
+	while (lo > 0 && (s->prot >> (lo - 1) & 1))
+		lo--;
+	while (hi + 1 < SN_SLAB_STACKS && (s->prot >> (hi + 1) & 1))
+		hi++;
+	bits = run_bits(lo, hi);
+	d = split_vmas(s, s->prot & ~bits) - split_vmas(s, s->prot);
+	for (k = lo; k <= hi; k++)
+		if (k != p->slot)
+			put_back(pool, slab_proc(s->base, (int)k));
+	if (protect(pool, s, lo, hi, PROT_READ | PROT_WRITE) != 0)
+		thaw_failed();
+	atomic_fetch_add(&pool->vma_extra, d);
+done:
+	s->prot &= ~bits;
+	for (k = lo; k <= hi; k++)
+		atomic_store_explicit(&slab_proc(s->base, (int)k)->hib_state,
+		    SN_HIB_TOUCHED, memory_order_relaxed);
 }
 
 void
-sn_stack_thaw(struct sn_proc *p)
+sn_stack_thaw(struct sn_stack_pool *pool, struct sn_proc *p)
 {
-	char *top = (char *)p->stack_lo + p->stack_size;
+	struct sn_slab *s = p->slab;
+	void *copy;
 
-	raw_copy(top - p->hib_len, p->hib, p->hib_len);
-	free(p->hib);
+	sn_spin_lock(&s->lock);
+	if (atomic_load_explicit(&p->hib_state, memory_order_relaxed) ==
+	    SN_HIB_OUT)
+		thaw_locked(pool, s, p);
+	copy = p->hib;
 	p->hib = NULL;
 	p->hib_len = 0;
-	atomic_store_explicit(&p->hibernated, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->hib_state, SN_HIB_LIVE,
+	    memory_order_relaxed);
+	sn_spin_unlock(&s->lock);
+	free(copy);
+}
+
+bool
+sn_stack_fault(struct sn_stack_pool *pool, const void *addr)
+{
+	const char *a = addr;
+	struct sn_slab *s;
+	size_t off;
+	unsigned k;
+	bool ours;
+
+	for (s = atomic_load_explicit(&pool->slabs, memory_order_acquire);
+	    s != NULL; s = s->next)
+		if (a >= s->base + pcb_area(pool) && a < s->base + s->len)
+			break;
+	if (s == NULL)
+		return false;
+	off = (size_t)(a - (s->base + pcb_area(pool)));
+	k = (unsigned)(off / pool->slot_size);
+	if (off % pool->slot_size < pool->guard_size)
+		return false;			/* an overflow */
+	sn_spin_lock(&s->lock);
+	if (s->prot >> k & 1) {
+		thaw_locked(pool, s, slab_proc(s->base, (int)k));
+		ours = true;
+	} else {
+		/* Thawed between the fault and the lock, most likely; make
+		 * sure, or the access would fault for ever. */
+		ours = protect(pool, s, k, k, PROT_READ | PROT_WRITE) == 0;
+	}
+	sn_spin_unlock(&s->lock);
+	return ours;
 }

@@ -27,7 +27,9 @@ struct sn_stack_pool {
 	pthread_mutex_t lock;
 	struct sn_proc *free;		/* under lock */
 	unsigned nfree;			/* under lock */
-	struct sn_slab *slabs;		/* under lock */
+	/* Every slab; pushed under lock, walked without it by the fault
+	 * handler (a slab is unmapped only at shutdown). */
+	_Atomic(struct sn_slab *) slabs;
 	size_t stack_size;		/* usable bytes of each stack */
 	size_t slot_size;		/* guard pages + stack */
 	size_t guard_size;
@@ -35,6 +37,9 @@ struct sn_stack_pool {
 	_Atomic bool guard_madvise;	/* guard pages need no VMA of their own */
 	void (*entry)(void *);		/* where every context starts */
 	_Atomic uint64_t mapped;	/* stacks ever mapped */
+	_Atomic long vma_extra;		/* mappings hibernation split off */
+	long vma_budget;		/* and how many it may */
+	int mem_fd;			/* /proc/self/mem, or -1: no hibernation */
 };
 
 int sn_pool_init(struct sn_stack_pool *pool, size_t stack_size,
@@ -53,17 +58,29 @@ void sn_pool_put(struct sn_stack_pool *pool, struct sn_stack_cache *cache,
     struct sn_proc *p);
 
 /*
- * Hibernation of parked actors, whose wakes the caller owns.
- * sn_stack_save() copies an actor's live stack, from the saved stack
- * pointer sp to the top, to the heap (0, or EINVAL or ENOMEM and nothing
- * changed); sn_stack_release() then gives the stack pages of the n saved
- * actors back to the kernel, sorting ps, and returns the madvise calls
- * it made.  sn_stack_thaw() puts the copy back at the same addresses (so
- * pointers into the stack stay right) before the actor runs again.
+ * Hibernation of parked actors.
+ *
+ * sn_stack_hibernate() takes n parked actors whose wakes the caller owns,
+ * each with hib_len set to the bytes of live stack below its top.  It
+ * copies those bytes to the heap, makes the stacks PROT_NONE and gives
+ * their pages back to the kernel, neighbouring stacks with one call each.
+ * It returns how many it hibernated (hib_state SN_HIB_OUT); the others
+ * are as they were, with hib NULL.  It sorts ps.
+ *
+ * A hibernated stack comes back, to the same addresses, in one of two
+ * ways: sn_stack_thaw() before its actor runs again, or
+ * sn_stack_fault() when anything else touches it (a child writing to a
+ * local it was given, say); the faulting access then runs again.
  */
-int sn_stack_save(struct sn_proc *p, void *sp);
-size_t sn_stack_release(struct sn_stack_pool *pool, struct sn_proc **ps,
+size_t sn_stack_hibernate(struct sn_stack_pool *pool, struct sn_proc **ps,
     size_t n);
-void sn_stack_thaw(struct sn_proc *p);
+/* Before p runs: its stack in place and its copy freed. */
+void sn_stack_thaw(struct sn_stack_pool *pool, struct sn_proc *p);
+/*
+ * From a SIGSEGV handler: true if addr is in a stack hibernation
+ * protected (now put back: return and let the access run again), false
+ * if the fault is someone else's (guard pages included).
+ */
+bool sn_stack_fault(struct sn_stack_pool *pool, const void *addr);
 
 #endif /* SN_STACK_H */

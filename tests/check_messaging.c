@@ -3075,8 +3075,8 @@ hib_actor(const void *arg)
 	const struct snow_msg *m;
 	uint64_t i;
 
-	A_CHECK(snow_actor_hibernate(1) == 0, "hibernation was on by default");
-	A_CHECK(snow_actor_hibernate(1) == 1, "snow_actor_hibernate(1) did "
+	A_CHECK(snow_actor_hibernate(0) == 1, "hibernation was off by default");
+	A_CHECK(snow_actor_hibernate(1) == 0, "snow_actor_hibernate(0) did "
 	    "not stick");
 	m = snow_actor_receive(-1);
 	atomic_fetch_add(&hib_woke, 1);
@@ -3139,77 +3139,171 @@ START_TEST(parked_actors_hibernate_and_come_back_whole)
 END_TEST
 
 /*
- * Hibernation is the actor's promise that nothing else touches its stack:
- * an actor that did not make it, and shares a local with a child (spawn
- * arguments passed by address), keeps its stack however long it waits,
- * and sees the child's write.  With SNOW_HIBERNATE=1 every actor has made
- * the promise; a bad value is refused.
+ * A hibernated stack is PROT_NONE: whoever touches it through a pointer
+ * to a local (a child given &local as its spawn argument, or another
+ * thread) faults it back and reads and writes the real contents.  Without
+ * that the child's write would land on an emptied page and be overwritten
+ * when the parent's copy came back.
  */
+#define SHARE_WORDS	64
+
 static _Atomic int share_ok;
+static _Atomic(volatile uint64_t *) share_frame;
+
+static uint64_t
+hibernations(void)
+{
+	struct snow_rt_stats st;
+
+	return snow_rt_stats(&st) == 0 ? st.hibernations : 0;
+}
+
+/* What another actor or thread does to a hibernated frame. */
+static uint64_t
+share_touch(volatile uint64_t *f)
+{
+	uint64_t i, bad = 0;
+
+	for (i = 1; i < SHARE_WORDS; i++)
+		bad += f[i] != i * 3;
+	f[0] = 42;			/* its owner checks that it stayed */
+	return bad;
+}
 
 static void
 share_child(const void *arg)
 {
-	const uint64_t *slot = arg;	/* [0]: parent, [1]: address */
-	volatile uint64_t *r = (volatile uint64_t *)(uintptr_t)slot[1];
+	const uint64_t *slot = arg;	/* [0]: parent, [1]: its frame */
+	uint64_t i;
 
-	snow_timer_sleep(150);		/* idle workers sweep meanwhile */
-	*r = 42;
+	/* Until both parents, the only actors in an untimed wait, have
+	 * hibernated; a slow machine may take a while to sweep. */
+	for (i = 0; i < 3000 && hibernations() < 2; i++)
+		snow_timer_sleep(10);
+	A_CHECK(hibernations() >= 2, "the parents never hibernated");
+	A_CHECK(share_touch((volatile uint64_t *)(uintptr_t)slot[1]) == 0,
+	    "the hibernated parent's frame read wrong from its child");
 	a_send(slot[0], "d", 1);
 }
 
+/* arg: a child shares the frame, or else the main thread does. */
 static void
 share_parent(const void *arg)
 {
-	volatile uint64_t r = 0;
-	uint64_t slot[2] = { snow_actor_self(), (uint64_t)(uintptr_t)&r };
+	volatile uint64_t frame[SHARE_WORDS];
+	uint64_t slot[2] = { snow_actor_self(), (uint64_t)(uintptr_t)frame };
+	uint64_t i, bad = 0;
 
-	(void)arg;
-	a_spawn(share_child, slot, sizeof(slot));
+	for (i = 0; i < SHARE_WORDS; i++)
+		frame[i] = i * 3;
+	if (*(const int *)arg)
+		a_spawn(share_child, slot, sizeof(slot));
+	else
+		atomic_store(&share_frame, frame);
 	/* No timeout: the kind of wait that may hibernate. */
-	if (snow_actor_receive(-1) != NULL && r == 42)
-		atomic_store(&share_ok, 1);
+	A_CHECK(snow_actor_receive(-1) != NULL, "receive failed");
+	for (i = 1; i < SHARE_WORDS; i++)
+		bad += frame[i] != i * 3;
+	A_CHECK(bad == 0, "%" PRIu64 " words of the frame changed", bad);
+	A_CHECK(frame[0] == 42, "a write to the hibernated stack was lost: "
+	    "%" PRIu64, frame[0]);
+	atomic_fetch_add(&share_ok, 1);
 }
 
-static void
-park_briefly(const void *arg)
+START_TEST(hibernated_stacks_shared_with_others_stay_right)
 {
-	(void)arg;
-	(void)snow_actor_receive(-1);
-}
-
-START_TEST(hibernation_is_opt_in)
-{
-	struct snow_rt_stats st;
+	int by_child = 1, by_main = 0;
+	volatile uint64_t *f;
 	uint64_t pid;
 	double end;
 
 	reset_fails();
 	atomic_store(&share_ok, 0);
-	ck_assert_int_eq(snow_actor_hibernate(1), -1);
-	ck_assert_int_eq(errno, EPERM);
+	atomic_store(&share_frame, NULL);
 	init_ok(2);
-	spawn_ok(share_parent, NULL, 0, SNOW_PRIO_NORMAL);
+	spawn_ok(share_parent, &by_child, sizeof(by_child), SNOW_PRIO_NORMAL);
+	pid = spawn_ok(share_parent, &by_main, sizeof(by_main),
+	    SNOW_PRIO_NORMAL);
+	end = now() + 30.0;
+	while ((atomic_load(&share_frame) == NULL || hibernations() < 2) &&
+	    now() < end)
+		usleep(5000);
+	f = atomic_load(&share_frame);
+	ck_assert(f != NULL);
+	ck_assert_uint_ge(hibernations(), 2);
+	ck_assert_uint_eq(share_touch(f), 0);
+	ck_assert_int_eq(snow_actor_send(pid, "m", 1), 0);
 	run_ok();
 	assert_no_fails();
-	ck_assert_int_eq(atomic_load(&share_ok), 1);
-	ck_assert_uint_eq(stats_ok().hibernations, 0);
+	ck_assert_int_eq(atomic_load(&share_ok), 2);
+	ck_assert_uint_eq(stats_ok().blocked_ended, 0);
+}
+END_TEST
+
+/*
+ * snow_actor_hibernate(0) keeps an actor's stack in place, and
+ * SNOW_HIBERNATE=0 makes that the default; a bad value is refused.  Each
+ * run parks one actor that may hibernate and one that may not, and waits
+ * until the first has: the sweeps that took it passed the second by.
+ */
+static void
+park_hibernating(const void *arg)
+{
+	(void)arg;
+	(void)snow_actor_hibernate(1);
+	(void)snow_actor_receive(-1);
+}
+
+static void
+park_in_place(const void *arg)
+{
+	(void)arg;
+	(void)snow_actor_hibernate(0);
+	(void)snow_actor_receive(-1);
+}
+
+/* Park one of each, wait for the one that may hibernate, wake both. */
+static uint64_t
+hibernations_of_one_of_each(snow_actor_fn in_place)
+{
+	uint64_t a, b, n;
+	double end;
+
+	init_ok(2);
+	a = spawn_ok(park_hibernating, NULL, 0, SNOW_PRIO_NORMAL);
+	b = spawn_ok(in_place, NULL, 0, SNOW_PRIO_NORMAL);
+	end = now() + 30.0;
+	while (hibernations() == 0 && now() < end)
+		usleep(5000);
+	usleep(100000);			/* a few more sweeps */
+	n = hibernations();
+	ck_assert_int_eq(snow_actor_send(a, "x", 1), 0);
+	ck_assert_int_eq(snow_actor_send(b, "x", 1), 0);
+	run_ok();
+	ck_assert_uint_eq(stats_ok().blocked_ended, 0);
+	return n;
+}
+
+static void
+park_default(const void *arg)
+{
+	(void)arg;
+	(void)snow_actor_receive(-1);
+}
+
+START_TEST(hibernation_can_be_turned_off)
+{
+	ck_assert_int_eq(snow_actor_hibernate(1), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_uint_eq(hibernations_of_one_of_each(park_in_place), 1);
 
 	setenv("SNOW_HIBERNATE", "yes", 1);
 	ck_assert_int_eq(snow_rt_init_actor(2), EINVAL);
+	setenv("SNOW_HIBERNATE", "0", 1);
+	ck_assert_uint_eq(hibernations_of_one_of_each(park_default), 1);
 	setenv("SNOW_HIBERNATE", "1", 1);
-	init_ok(2);
+	ck_assert_uint_eq(hibernations_of_one_of_each(park_default), 2);
 	unsetenv("SNOW_HIBERNATE");
-	pid = spawn_ok(park_briefly, NULL, 0, SNOW_PRIO_NORMAL);
-	end = now() + 30.0;
-	do {
-		usleep(10000);
-		ck_assert_int_eq(snow_rt_stats(&st), 0);
-	} while (st.hibernations == 0 && now() < end);
-	ck_assert_uint_eq(st.hibernations, 1);
-	ck_assert_int_eq(snow_actor_send(pid, "x", 1), 0);
-	run_ok();
-	ck_assert_uint_eq(stats_ok().blocked_ended, 0);
 }
 END_TEST
 
@@ -3239,7 +3333,8 @@ messaging_suite(void)
 	tcase_add_test(tc, blocked_for_ever_actors_are_ended);
 	tcase_add_test(tc, stale_timeouts_do_not_delay_the_blocked_check);
 	tcase_add_test(tc, parked_actors_hibernate_and_come_back_whole);
-	tcase_add_test(tc, hibernation_is_opt_in);
+	tcase_add_test(tc, hibernated_stacks_shared_with_others_stay_right);
+	tcase_add_test(tc, hibernation_can_be_turned_off);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -208,23 +208,29 @@ SNOW_API void snow_actor_exit(uint64_t reason);
 SNOW_API int snow_actor_kill(uint64_t pid);
 
 /*
- * on != 0: while the calling actor waits in snow_actor_receive(-1) for
- * longer than a few tens of milliseconds, its stack may hibernate: its
- * live frames (usually a few hundred bytes) are copied to the heap and
- * its stack pages given back to the kernel, then copied back, to the same
- * addresses, before it runs again.  A parked actor then costs well under
- * a kilobyte instead of a 4 KiB page.
+ * Hibernation.  While an actor waits in snow_actor_receive(-1) for longer
+ * than a few tens of milliseconds, its stack may hibernate: its live
+ * frames (usually a few hundred bytes) are copied to the heap, and its
+ * stack is made inaccessible (PROT_NONE) and its pages given back to the
+ * kernel.  A parked actor then costs well under a kilobyte instead of a
+ * 4 KiB page.  The frames are copied back, to the same addresses, before
+ * it runs again.
  *
- * The promise the caller makes: while it waits, nothing outside it reads
- * or writes its stack (no other actor or thread holds a pointer to its
- * locals, e.g. spawn arguments passed with args_size 0).  Such accesses
- * would see zeros or be lost.  Snow code, whose messages are copies,
- * keeps that promise; C code must check.
+ * It is on by default and safe for C code that shares its locals: if
+ * another actor or thread reads or writes a hibernated actor's stack
+ * (through a pointer to a local it was given), the access faults, the
+ * runtime puts the stack back and the access runs again on the real
+ * contents.  The one thing that cannot be intercepted: a system call
+ * made with a pointer into a hibernated stack (read(2) into a parent's
+ * buffer, say) fails with EFAULT.  An actor whose stack is used that way
+ * by others should call snow_actor_hibernate(0) first.
  *
- * The environment variable SNOW_HIBERNATE=1 makes it the default for
- * every actor (0 or unset: off; anything else makes snow_rt_init_actor()
- * fail with EINVAL).  Returns the previous setting (0 or 1), or -1 with
- * errno EPERM outside an actor.
+ * on == 0 keeps the calling actor's stack in place however long it waits;
+ * on != 0 allows hibernation again.  The environment variable
+ * SNOW_HIBERNATE=0 makes "off" the default for every actor (1 or unset:
+ * on; anything else makes snow_rt_init_actor() fail with EINVAL).
+ * Returns the previous setting (0 or 1), or -1 with errno EPERM outside
+ * an actor.
  */
 SNOW_API int snow_actor_hibernate(int on);
 

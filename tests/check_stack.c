@@ -1,0 +1,324 @@
+/*
+ * Hibernation of pooled stacks on its own: what a hibernated stack holds,
+ * that it is protected and given back, that any touch puts it back with
+ * nothing lost, and that the VMAs it splits off stay within the budget.
+ *
+ * Uses the runtime's own pool and fault handler (sn_rt.pool is what the
+ * handler looks in), without starting the scheduler.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "scheduler.h"
+#include "stack.h"
+
+#include "run_suite.h"
+
+#define NSTACKS		16	/* one slab's worth: SN_SLAB_STACKS */
+#define LIVE_BYTES	2048	/* pretended live frames, below the top */
+
+static struct sn_stack_pool *pool = &sn_rt.pool;
+static struct sn_stack_cache cache;
+static struct sn_proc *procs[NSTACKS];
+static unsigned char saved[NSTACKS][LIVE_BYTES];
+
+static void
+never_runs(void *arg)
+{
+	(void)arg;
+	abort();
+}
+
+static uint64_t *
+live_words(const struct sn_proc *p)
+{
+	return (uint64_t *)((char *)p->stack_lo + p->stack_size -
+	    LIVE_BYTES);
+}
+
+static uint64_t
+pattern(unsigned stack, unsigned word)
+{
+	return (uint64_t)stack << 32 | (word * 2654435761u);
+}
+
+/*
+ * A fresh pool's first stacks are one slab's, in slot order.  Their top
+ * LIVE_BYTES are filled with a pattern; what was there (the context
+ * parked in never_runs) is kept and put back at the end.
+ */
+static void
+setup(void)
+{
+	unsigned i, j;
+
+	ck_assert_int_eq(sn_pool_init(pool, 64 * 1024, never_runs), 0);
+	ck_assert_int_eq(sn_fault_install(), 0);
+	memset(&cache, 0, sizeof(cache));
+	for (i = 0; i < NSTACKS; i++) {
+		procs[i] = sn_pool_get(pool, &cache);
+		ck_assert_ptr_nonnull(procs[i]);
+		ck_assert_ptr_eq(procs[i]->slab, procs[0]->slab);
+		ck_assert_uint_eq(procs[i]->slot, i);
+		memcpy(saved[i], live_words(procs[i]), LIVE_BYTES);
+		for (j = 0; j < LIVE_BYTES / 8; j++)
+			live_words(procs[i])[j] = pattern(i, j);
+	}
+}
+
+static void
+teardown(void)
+{
+	unsigned i;
+
+	for (i = 0; i < NSTACKS; i++) {
+		sn_stack_thaw(pool, procs[i]);
+		memcpy(live_words(procs[i]), saved[i], LIVE_BYTES);
+		sn_pool_put(pool, &cache, procs[i]);
+	}
+	ck_assert_int_eq(atomic_load(&pool->vma_extra), 0);
+	sn_fault_remove();
+	sn_pool_destroy(pool);
+}
+
+/* Hibernate stacks lo..hi (some of them, by step): how many did. */
+static size_t
+hibernate(unsigned lo, unsigned hi, unsigned step)
+{
+	struct sn_proc *ps[NSTACKS];
+	size_t n = 0;
+	unsigned i;
+
+	for (i = lo; i <= hi; i += step) {
+		procs[i]->hib_len = LIVE_BYTES;
+		ps[n++] = procs[i];
+	}
+	return sn_stack_hibernate(pool, ps, n);
+}
+
+static int
+state(unsigned i)
+{
+	return atomic_load(&procs[i]->hib_state);
+}
+
+/* Pages of stack i's live top that are resident, read without a touch. */
+static unsigned
+resident(unsigned i)
+{
+	unsigned char vec[LIVE_BYTES / 4096 + 1];
+	unsigned n = 0, k, pages = (LIVE_BYTES + 4095) / 4096;
+	char *top = (char *)procs[i]->stack_lo + procs[i]->stack_size;
+
+	ck_assert_int_eq(mincore(top - pages * 4096, pages * 4096, vec), 0);
+	for (k = 0; k < pages; k++)
+		n += vec[k] & 1;
+	return n;
+}
+
+/* Words of stack i that do not hold the pattern; reading faults it in. */
+static unsigned
+wrong_words(unsigned i)
+{
+	volatile uint64_t *w = live_words(procs[i]);
+	unsigned j, bad = 0;
+
+	for (j = 0; j < LIVE_BYTES / 8; j++)
+		bad += w[j] != pattern(i, j);
+	return bad;
+}
+
+/* The mappings /proc/self/maps shows over the slab of our stacks. */
+static long
+slab_vmas(void)
+{
+	uintptr_t lo = (uintptr_t)procs[0]->stack_lo;
+	uintptr_t hi = (uintptr_t)procs[NSTACKS - 1]->stack_lo +
+	    procs[NSTACKS - 1]->stack_size;
+	unsigned long a, b;
+	char line[512];
+	long n = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a < hi && b > lo)
+			n++;
+	fclose(f);
+	return n;
+}
+
+START_TEST(hibernated_stacks_are_given_back_and_come_back_whole)
+{
+	unsigned i;
+
+	setup();
+	ck_assert_uint_eq(resident(3), 1);
+	ck_assert_uint_eq(hibernate(0, NSTACKS - 1, 1), NSTACKS);
+	for (i = 0; i < NSTACKS; i++) {
+		ck_assert_int_eq(state(i), SN_HIB_OUT);
+		ck_assert_uint_eq(procs[i]->hib_len, LIVE_BYTES);
+		ck_assert_uint_eq(resident(i), 0);
+	}
+	/* Before its actor runs: everything where it was, copy freed. */
+	sn_stack_thaw(pool, procs[3]);
+	ck_assert_int_eq(state(3), SN_HIB_LIVE);
+	ck_assert_ptr_null(procs[3]->hib);
+	ck_assert_uint_eq(wrong_words(3), 0);
+	ck_assert_int_eq(state(2), SN_HIB_OUT);
+	ck_assert_int_eq(state(4), SN_HIB_OUT);
+	ck_assert_uint_eq(resident(4), 0);
+	teardown();
+}
+END_TEST
+
+/*
+ * A touch by anyone else (here, the test thread) faults the stack back:
+ * a read sees the real contents, and a write stays when the stack's own
+ * actor later thaws it.
+ */
+START_TEST(a_touch_puts_a_hibernated_stack_back)
+{
+	volatile uint64_t *w;
+	unsigned i;
+
+	setup();
+	ck_assert_uint_eq(hibernate(0, NSTACKS - 1, 1), NSTACKS);
+	ck_assert_uint_eq(wrong_words(5), 0);		/* a read */
+	ck_assert_int_eq(state(5), SN_HIB_TOUCHED);
+	ck_assert_ptr_nonnull(procs[5]->hib);	/* freed when it runs */
+	w = live_words(procs[9]);
+	w[7] = 0xfeedface;				/* a write */
+	ck_assert_int_eq(state(9), SN_HIB_TOUCHED);
+	for (i = 0; i < NSTACKS; i++)
+		if (i != 5 && i != 9) {
+			ck_assert_int_eq(state(i), SN_HIB_OUT);
+			ck_assert_uint_eq(resident(i), 0);
+		}
+	sn_stack_thaw(pool, procs[9]);
+	ck_assert_int_eq(state(9), SN_HIB_LIVE);
+	ck_assert_ptr_null(procs[9]->hib);
+	ck_assert_uint_eq(w[7], 0xfeedface);
+	w[7] = pattern(9, 7);
+	ck_assert_uint_eq(wrong_words(9), 0);
+	teardown();
+}
+END_TEST
+
+/*
+ * Each protected run of stacks splits the slab's mapping; the count kept
+ * is what /proc/self/maps shows (with guard markers, where the slab is
+ * one mapping; with PROT_NONE guard VMAs protection only merges).
+ */
+START_TEST(split_mappings_are_counted)
+{
+	long base;
+
+	setup();
+	base = slab_vmas();
+	ck_assert_uint_eq(hibernate(1, 13, 3), 5);	/* 1, 4, 7, 10, 13 */
+	if (!atomic_load(&pool->guard_madvise)) {
+		ck_assert_int_eq(atomic_load(&pool->vma_extra), 0);
+		ck_assert_int_le(slab_vmas(), base);
+	} else {
+		ck_assert_int_eq(atomic_load(&pool->vma_extra), 10);
+		ck_assert_int_eq(slab_vmas(), base + 10);
+		sn_stack_thaw(pool, procs[7]);
+		ck_assert_int_eq(atomic_load(&pool->vma_extra), 8);
+		ck_assert_int_eq(slab_vmas(), base + 8);
+	}
+	teardown();
+	(void)base;
+}
+END_TEST
+
+/*
+ * Past the budget: a run that would split more mappings is not
+ * hibernated at all, and a thaw that would is done for its whole run,
+ * which merges instead.
+ */
+START_TEST(the_budget_of_split_mappings_holds)
+{
+	unsigned i;
+
+	setup();
+	pool->vma_budget = 0;
+	if (atomic_load(&pool->guard_madvise)) {
+		ck_assert_uint_eq(hibernate(3, 5, 1), 0);
+		for (i = 3; i <= 5; i++) {
+			ck_assert_int_eq(state(i), SN_HIB_LIVE);
+			ck_assert_ptr_null(procs[i]->hib);
+			ck_assert_uint_eq(resident(i), 1);
+		}
+		/* Slots 8..15 end the slab: one split. */
+		pool->vma_budget = 1;
+		ck_assert_uint_eq(hibernate(8, NSTACKS - 1, 1), 8);
+		ck_assert_int_eq(atomic_load(&pool->vma_extra), 1);
+		/* Thawing 11 alone would make it 3: all of 8..15 come back. */
+		sn_stack_thaw(pool, procs[11]);
+		ck_assert_int_eq(atomic_load(&pool->vma_extra), 0);
+		for (i = 8; i < NSTACKS; i++) {
+			ck_assert_int_eq(state(i), i == 11 ? SN_HIB_LIVE :
+			    SN_HIB_TOUCHED);
+			ck_assert_uint_eq(wrong_words(i), 0);
+		}
+	} else {
+		/* Protection never splits here: no budget needed. */
+		ck_assert_uint_eq(hibernate(3, 5, 1), 3);
+		ck_assert_int_eq(atomic_load(&pool->vma_extra), 0);
+		ck_assert_uint_eq(wrong_words(4), 0);
+	}
+	for (i = 0; i < NSTACKS; i++)
+		ck_assert_uint_eq(wrong_words(i), 0);
+	teardown();
+}
+END_TEST
+
+/* A live length that is not a stack's is refused, and nothing changes. */
+START_TEST(bad_live_lengths_are_refused)
+{
+	setup();
+	procs[2]->hib_len = 0;
+	procs[3]->hib_len = pool->stack_size + 8;
+	procs[4]->hib_len = 1001;
+	{
+		struct sn_proc *ps[3] = { procs[2], procs[3], procs[4] };
+
+		ck_assert_uint_eq(sn_stack_hibernate(pool, ps, 3), 0);
+	}
+	ck_assert_int_eq(state(2), SN_HIB_LIVE);
+	ck_assert_int_eq(state(3), SN_HIB_LIVE);
+	ck_assert_int_eq(state(4), SN_HIB_LIVE);
+	ck_assert_int_eq(atomic_load(&pool->vma_extra), 0);
+	teardown();
+}
+END_TEST
+
+static Suite *
+stack_suite(void)
+{
+	Suite *s = suite_create("stack");
+	TCase *tc = tcase_create("hibernation");
+
+	tcase_add_test(tc, hibernated_stacks_are_given_back_and_come_back_whole);
+	tcase_add_test(tc, a_touch_puts_a_hibernated_stack_back);
+	tcase_add_test(tc, split_mappings_are_counted);
+	tcase_add_test(tc, the_budget_of_split_mappings_holds);
+	tcase_add_test(tc, bad_live_lengths_are_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return run_suite(stack_suite());
+}
