@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,21 +76,26 @@ report_overflow(const struct sn_proc *p, const void *addr)
 }
 
 /*
- * Pass a fault that is not ours to the handler that was there before: call
- * it, or, if it was a default, put it back and let the faulting
- * instruction run again into it.
+ * Pass a signal that is not ours to the handler that was there before:
+ * call it; or, if it was the default, put that back and let the faulting
+ * instruction run again into it (a signal sent by kill(2) is raised
+ * again, to be taken when this handler returns).  An ignored signal that
+ * was sent stays ignored; a fault cannot be.
  */
 static void
 chain(int sig, siginfo_t *si, void *uctx)
 {
 	const struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
+	bool sent = si->si_code <= 0;
 
 	if (old->sa_flags & SA_SIGINFO) {
 		old->sa_sigaction(sig, si, uctx);
 	} else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
 		old->sa_handler(sig);
-	} else {
+	} else if (!(sent && old->sa_handler == SIG_IGN)) {
 		sigaction(sig, old, NULL);
+		if (sent)
+			raise(sig);
 	}
 }
 
@@ -103,7 +109,8 @@ on_fault(int sig, siginfo_t *si, void *uctx)
 	int saved = errno;
 
 	/* A hibernated stack, touched: put back, the access runs again. */
-	if (sig == SIGSEGV && sn_stack_fault(&sn_rt.pool, addr)) {
+	if (sig == SIGSEGV && si->si_code == SEGV_ACCERR &&
+	    sn_stack_fault(&sn_rt.pool, addr)) {
 		errno = saved;
 		return;
 	}
@@ -127,7 +134,8 @@ sn_fault_install(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_fault;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-	sigemptyset(&sa.sa_mask);
+	/* Nothing may interrupt it while it holds a slab lock (stack.c). */
+	sigfillset(&sa.sa_mask);
 	if (sigaction(SIGSEGV, &sa, &old_segv) != 0)
 		return errno;
 	if (sigaction(SIGBUS, &sa, &old_bus) != 0) {

@@ -575,8 +575,8 @@ hib_take(struct sn_proc *p, void *arg)
 
 	if ((word & (SN_WAIT_KIND_MASK | SN_WAIT_TIMED)) != SN_WAIT_MSG ||
 	    !atomic_load_explicit(&p->hib_ok, memory_order_relaxed) ||
-	    atomic_load_explicit(&p->hib_state, memory_order_relaxed) !=
-	    SN_HIB_LIVE)
+	    atomic_load_explicit(&p->hib_state, memory_order_relaxed) ==
+	    SN_HIB_OUT)
 		return;
 	/* Only actors that parked before the previous sweep began. */
 	if (atomic_load_explicit(&p->park_gen, memory_order_relaxed) >=
@@ -644,6 +644,10 @@ hibernate_sweep(struct sn_worker *w, bool go_on)
 	w->hib_more = scan.more;
 	n = 0;
 	for (p = scan.taken; p != NULL; p = p->next) {
+		/* Touched since it last hibernated: drop the old copy. */
+		if (atomic_load_explicit(&p->hib_state, memory_order_relaxed) !=
+		    SN_HIB_LIVE)
+			sn_stack_thaw(&sn_rt.pool, p);
 		p->hib_len = live_stack(p);
 		w->hib_batch[n++] = p;
 	}

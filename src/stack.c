@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -173,6 +174,7 @@ sn_pool_init(struct sn_stack_pool *pool, size_t stack_size,
 	atomic_init(&pool->guard_madvise, true);
 	pool->vma_budget = vma_budget();
 	pool->mem_fd = mem_open(pool->page_size);
+	pool->mem_pid = getpid();
 	pool->entry = entry;
 	if ((err = pthread_mutex_init(&pool->lock, NULL)) != 0 &&
 	    pool->mem_fd >= 0) {
@@ -221,7 +223,13 @@ guard_install(struct sn_stack_pool *pool, char *slot)
 			return errno;
 		sn_store(&pool->guard_madvise, false);	/* kernel too old */
 	}
-	return mprotect(slot, pool->guard_size, PROT_NONE) == 0 ? 0 : errno;
+	/* MADV_DONTDUMP too, so that a hibernated stack, PROT_NONE like its
+	 * guards, does not merge with them: its thaw would need the VMAs
+	 * back, and new slabs may have taken them by then. */
+	if (mprotect(slot, pool->guard_size, PROT_NONE) != 0 ||
+	    madvise(slot, pool->guard_size, MADV_DONTDUMP) != 0)
+		return errno;
+	return 0;
 }
 
 /*
@@ -476,8 +484,12 @@ raw_copy(void *dst, const void *src, size_t n)
  * them all, so a run is protected only while vma_extra stays within
  * vma_budget, and a thaw that would split past the budget unprotects its
  * whole run instead, putting back every stack in it.  With PROT_NONE
- * guard pages, protecting merges VMAs and a thaw splits them back to what
- * they were, never more.
+ * guard pages each stack is a VMA already, kept apart from its guards
+ * (see guard_install()), so protection changes no count.
+ *
+ * The lock is also taken in the SIGSEGV handler, so a thread that holds
+ * it outside the handler blocks signals: another handler that touched a
+ * hibernated stack in the same slab would wait on its own thread.
  */
 static char *
 slot_stack(const struct sn_stack_pool *pool, const struct sn_slab *s,
@@ -514,6 +526,24 @@ protect(const struct sn_stack_pool *pool, const struct sn_slab *s,
 	a = slab_slot(pool, s->base, (int)lo);
 	b = slab_slot(pool, s->base, (int)hi) + pool->slot_size;
 	return mprotect(a, (size_t)(b - a), prot) == 0 ? 0 : errno;
+}
+
+/* Take s's lock outside the SIGSEGV handler, with signals blocked. */
+static void
+slab_lock(struct sn_slab *s, sigset_t *saved)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, saved);
+	sn_spin_lock(&s->lock);
+}
+
+static void
+slab_unlock(struct sn_slab *s, const sigset_t *saved)
+{
+	sn_spin_unlock(&s->lock);
+	pthread_sigmask(SIG_SETMASK, saved, NULL);
 }
 
 /* VMAs beyond the first that protecting the stacks in mask makes of s. */
@@ -557,10 +587,11 @@ hibernate_run(struct sn_stack_pool *pool, struct sn_slab *s,
 	unsigned lo = ps[0]->slot, hi = ps[n - 1]->slot;
 	uint32_t bits = run_bits(lo, hi);
 	char *a = slot_stack(pool, s, lo), *b = slot_stack(pool, s, hi);
+	sigset_t saved;
 	size_t i;
 	long d;
 
-	sn_spin_lock(&s->lock);
+	slab_lock(s, &saved);
 	d = split_vmas(s, s->prot | bits) - split_vmas(s, s->prot);
 	if (!budget_take(pool, d))
 		goto refused;
@@ -582,13 +613,13 @@ hibernate_run(struct sn_stack_pool *pool, struct sn_slab *s,
 	for (i = 0; i < n; i++)
 		atomic_store_explicit(&ps[i]->hib_state, SN_HIB_OUT,
 		    memory_order_relaxed);
-	sn_spin_unlock(&s->lock);
+	slab_unlock(s, &saved);
 	return n;
 undo:
 	(void)protect(pool, s, lo, hi, PROT_READ | PROT_WRITE);
 	atomic_fetch_sub(&pool->vma_extra, d);
 refused:
-	sn_spin_unlock(&s->lock);
+	slab_unlock(s, &saved);
 	for (i = 0; i < n; i++) {
 		free(ps[i]->hib);
 		ps[i]->hib = NULL;
@@ -663,9 +694,15 @@ put_back(const struct sn_stack_pool *pool, const struct sn_proc *p)
 	size_t left = p->hib_len;
 	ssize_t n;
 
+	int fd = pool->mem_fd;
+
+	/* After a fork the descriptor still writes the parent's memory. */
+	if (getpid() != pool->mem_pid &&
+	    (fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC)) < 0)
+		thaw_failed();
 	copy_defined(p->hib, p->hib_len);	/* stack padding, say */
 	while (left > 0) {
-		n = pwrite(pool->mem_fd, from, left, (off_t)(uintptr_t)to);
+		n = pwrite(fd, from, left, (off_t)(uintptr_t)to);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -675,6 +712,8 @@ put_back(const struct sn_stack_pool *pool, const struct sn_proc *p)
 		to += n;
 		left -= (size_t)n;
 	}
+	if (fd != pool->mem_fd)
+		close(fd);
 }
 
 /*
@@ -720,9 +759,10 @@ void
 sn_stack_thaw(struct sn_stack_pool *pool, struct sn_proc *p)
 {
 	struct sn_slab *s = p->slab;
+	sigset_t saved;
 	void *copy;
 
-	sn_spin_lock(&s->lock);
+	slab_lock(s, &saved);
 	if (atomic_load_explicit(&p->hib_state, memory_order_relaxed) ==
 	    SN_HIB_OUT)
 		thaw_locked(pool, s, p);
@@ -731,7 +771,7 @@ sn_stack_thaw(struct sn_stack_pool *pool, struct sn_proc *p)
 	p->hib_len = 0;
 	atomic_store_explicit(&p->hib_state, SN_HIB_LIVE,
 	    memory_order_relaxed);
-	sn_spin_unlock(&s->lock);
+	slab_unlock(s, &saved);
 	free(copy);
 }
 

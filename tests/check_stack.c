@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,11 +57,18 @@ pattern(unsigned stack, unsigned word)
  * parked in never_runs) is kept and put back at the end.
  */
 static void
-setup(void)
+setup_with(bool guard_vmas)
 {
 	unsigned i, j;
 
 	ck_assert_int_eq(sn_pool_init(pool, 64 * 1024, never_runs), 0);
+	if (guard_vmas)		/* as on kernels without guard markers */
+		atomic_store(&pool->guard_madvise, false);
+	/* This machine lets a process write its own /proc/self/mem (see
+	 * stack.c); where it does not, no stack hibernates, which
+	 * without_proc_self_mem_nothing_hibernates checks. */
+	ck_assert_msg(pool->mem_fd >= 0, "/proc/self/mem cannot be written "
+	    "here: stacks cannot hibernate");
 	ck_assert_int_eq(sn_fault_install(), 0);
 	memset(&cache, 0, sizeof(cache));
 	for (i = 0; i < NSTACKS; i++) {
@@ -72,6 +80,12 @@ setup(void)
 		for (j = 0; j < LIVE_BYTES / 8; j++)
 			live_words(procs[i])[j] = pattern(i, j);
 	}
+}
+
+static void
+setup(void)
+{
+	setup_with(false);
 }
 
 static void
@@ -110,18 +124,17 @@ state(unsigned i)
 	return atomic_load(&procs[i]->hib_state);
 }
 
-/* Pages of stack i's live top that are resident, read without a touch. */
+/* Whether the page of stack i's live top is resident, without a touch. */
 static unsigned
 resident(unsigned i)
 {
-	unsigned char vec[LIVE_BYTES / 4096 + 1];
-	unsigned n = 0, k, pages = (LIVE_BYTES + 4095) / 4096;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned char vec;
 	char *top = (char *)procs[i]->stack_lo + procs[i]->stack_size;
 
-	ck_assert_int_eq(mincore(top - pages * 4096, pages * 4096, vec), 0);
-	for (k = 0; k < pages; k++)
-		n += vec[k] & 1;
-	return n;
+	ck_assert_uint_le(LIVE_BYTES, page);
+	ck_assert_int_eq(mincore(top - page, page, &vec), 0);
+	return vec & 1;
 }
 
 /* Words of stack i that do not hold the pattern; reading faults it in. */
@@ -165,7 +178,7 @@ START_TEST(hibernated_stacks_are_given_back_and_come_back_whole)
 	ck_assert_uint_eq(hibernate(0, NSTACKS - 1, 1), NSTACKS);
 	for (i = 0; i < NSTACKS; i++) {
 		ck_assert_int_eq(state(i), SN_HIB_OUT);
-		ck_assert_uint_eq(procs[i]->hib_len, LIVE_BYTES);
+		ck_assert_ptr_nonnull(procs[i]->hib);
 		ck_assert_uint_eq(resident(i), 0);
 	}
 	/* Before its actor runs: everything where it was, copy freed. */
@@ -282,6 +295,51 @@ START_TEST(the_budget_of_split_mappings_holds)
 }
 END_TEST
 
+/*
+ * Where guard pages are PROT_NONE mappings (kernels before 6.13), a
+ * hibernated stack stays a mapping of its own: protecting it and putting
+ * it back change no count, so a thaw never needs a mapping that new
+ * slabs may have taken meanwhile.
+ */
+START_TEST(with_guard_mappings_protection_changes_no_count)
+{
+	long base;
+	unsigned i;
+
+	setup_with(true);
+	base = slab_vmas();
+	ck_assert_uint_eq(hibernate(0, NSTACKS - 1, 1), NSTACKS);
+	ck_assert_int_eq(slab_vmas(), base);
+	ck_assert_uint_eq(resident(6), 0);
+	ck_assert_uint_eq(wrong_words(6), 0);		/* by a fault */
+	ck_assert_int_eq(state(6), SN_HIB_TOUCHED);
+	sn_stack_thaw(pool, procs[9]);
+	ck_assert_int_eq(slab_vmas(), base);
+	ck_assert_int_eq(atomic_load(&pool->vma_extra), 0);
+	for (i = 0; i < NSTACKS; i++)
+		ck_assert_uint_eq(wrong_words(i), 0);
+	ck_assert_int_eq(slab_vmas(), base);
+	teardown();
+}
+END_TEST
+
+/* Where /proc/self/mem cannot be written, nothing hibernates. */
+START_TEST(without_proc_self_mem_nothing_hibernates)
+{
+	int fd;
+
+	setup();
+	fd = pool->mem_fd;
+	pool->mem_fd = -1;
+	ck_assert_uint_eq(hibernate(0, NSTACKS - 1, 1), 0);
+	ck_assert_int_eq(state(0), SN_HIB_LIVE);
+	ck_assert_ptr_null(procs[0]->hib);
+	ck_assert_uint_eq(resident(0), 1);
+	pool->mem_fd = fd;
+	teardown();
+}
+END_TEST
+
 /* A live length that is not a stack's is refused, and nothing changes. */
 START_TEST(bad_live_lengths_are_refused)
 {
@@ -313,6 +371,8 @@ stack_suite(void)
 	tcase_add_test(tc, split_mappings_are_counted);
 	tcase_add_test(tc, the_budget_of_split_mappings_holds);
 	tcase_add_test(tc, bad_live_lengths_are_refused);
+	tcase_add_test(tc, with_guard_mappings_protection_changes_no_count);
+	tcase_add_test(tc, without_proc_self_mem_nothing_hibernates);
 	suite_add_tcase(s, tc);
 	return s;
 }

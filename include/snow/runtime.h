@@ -221,9 +221,12 @@ SNOW_API int snow_actor_kill(uint64_t pid);
  * (through a pointer to a local it was given), the access faults, the
  * runtime puts the stack back and the access runs again on the real
  * contents.  The one thing that cannot be intercepted: a system call
- * made with a pointer into a hibernated stack (read(2) into a parent's
- * buffer, say) fails with EFAULT.  An actor whose stack is used that way
- * by others should call snow_actor_hibernate(0) first.
+ * made with a pointer into a hibernated stack fails with EFAULT.  That
+ * covers read(2) into a parent's buffer, and the futex calls behind a
+ * pthread mutex, condition variable or semaphore that lives in an actor's
+ * locals and is used by others (glibc may abort on that EFAULT).  An
+ * actor whose stack is used that way should call snow_actor_hibernate(0)
+ * first.
  *
  * on == 0 keeps the calling actor's stack in place however long it waits;
  * on != 0 allows hibernation again.  The environment variable
