@@ -431,15 +431,19 @@ sn_pool_put(struct sn_stack_pool *pool, struct sn_stack_cache *cache,
 
 /*
  * Hibernation.  The copies are made by raw_copy(), which ASan must not
- * check: a stack holds the poisoned redzones of the frames on it.
+ * check (a stack holds the poisoned redzones of the frames on it), nor
+ * TSan: what orders its reads after the writes of an actor that shares
+ * the stack is the page protection, which TSan cannot see.
  */
-#ifdef SN_ASAN		/* context.h */
-#define SN_NO_ASAN	__attribute__((no_sanitize_address))
+#if defined(SN_ASAN)		/* context.h */
+#define SN_NO_SAN	__attribute__((no_sanitize_address))
+#elif defined(SN_TSAN)
+#define SN_NO_SAN	__attribute__((no_sanitize_thread))
 #else
-#define SN_NO_ASAN
+#define SN_NO_SAN
 #endif
 
-static SN_NO_ASAN SN_NOINLINE void
+static SN_NO_SAN SN_NOINLINE void
 raw_copy(void *dst, const void *src, size_t n)
 {
 	/* Word by word through volatile, so the compiler cannot turn the

@@ -3255,6 +3255,90 @@ START_TEST(hibernated_stacks_shared_with_others_stay_right)
 END_TEST
 
 /*
+ * The same under churn: parents park and hibernate again and again while
+ * their children read their frames and write a counter in them at random
+ * moments, and the main thread wakes parents at random, so touches meet
+ * sweeps, wakes meet touches.  Every word must read right every time, and
+ * the counter must end at the count of the child's writes.
+ */
+#define CHURN_PARENTS	64
+#define CHURN_ROUNDS	30
+#define CHURN_WORDS	64
+
+static _Atomic uint64_t churn_done;
+
+static void
+churn_child(const void *arg)
+{
+	const uint64_t *slot = arg;	/* [0]: parent, [1]: its frame */
+	volatile uint64_t *f = (volatile uint64_t *)(uintptr_t)slot[1];
+	uint64_t r, i, bad = 0, x = slot[0];
+
+	for (r = 0; r < CHURN_ROUNDS; r++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		snow_timer_sleep((int64_t)(x >> 33) % 60);
+		for (i = 1; i < CHURN_WORDS; i++)
+			bad += f[i] != (slot[0] ^ i);
+		f[0] = f[0] + 1;
+	}
+	A_CHECK(bad == 0, "%" PRIu64 " words of a parent's frame read wrong "
+	    "from its child", bad);
+	a_send(slot[0], "d", 1);
+}
+
+static void
+churn_parent(const void *arg)
+{
+	volatile uint64_t frame[CHURN_WORDS];
+	uint64_t self = snow_actor_self(), i, bad = 0;
+	uint64_t slot[2] = { self, (uint64_t)(uintptr_t)frame };
+	const struct snow_msg *m;
+
+	(void)arg;
+	frame[0] = 0;
+	for (i = 1; i < CHURN_WORDS; i++)
+		frame[i] = self ^ i;
+	a_spawn(churn_child, slot, sizeof(slot));
+	do {
+		m = snow_actor_receive(-1);
+		A_CHECK(m != NULL, "receive failed");
+		for (i = 1; i < CHURN_WORDS; i++)
+			bad += frame[i] != (self ^ i);
+	} while (m != NULL && m->data[0] != 'd');
+	A_CHECK(bad == 0, "%" PRIu64 " words of a frame changed", bad);
+	A_CHECK(frame[0] == CHURN_ROUNDS, "a child's writes were lost: %"
+	    PRIu64 " of %d", frame[0], CHURN_ROUNDS);
+	atomic_fetch_add(&churn_done, 1);
+}
+
+START_TEST(hibernation_under_touches_and_wakes)
+{
+	uint64_t pids[CHURN_PARENTS], x = 88172645463325252ull;
+	unsigned i;
+
+	reset_fails();
+	atomic_store(&churn_done, 0);
+	init_ok(2);
+	for (i = 0; i < CHURN_PARENTS; i++)
+		pids[i] = spawn_ok(churn_parent, NULL, 0, SNOW_PRIO_NORMAL);
+	/* Poke parents at random until they are done: a poke to one that
+	 * is gone is dropped. */
+	while (atomic_load(&churn_done) < CHURN_PARENTS) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		(void)snow_actor_send(pids[x % CHURN_PARENTS], "p", 1);
+		usleep(500 + (useconds_t)(x >> 54));
+	}
+	run_ok();
+	assert_no_fails();
+	ck_assert_uint_eq(atomic_load(&churn_done), CHURN_PARENTS);
+	ck_assert_uint_gt(hibernations(), 0);
+	ck_assert_uint_eq(stats_ok().blocked_ended, 0);
+}
+END_TEST
+
+/*
  * snow_actor_hibernate(0) keeps an actor's stack in place, and
  * SNOW_HIBERNATE=0 makes that the default; a bad value is refused.  Each
  * run parks one actor that may hibernate and one that may or may not, and
@@ -3353,6 +3437,7 @@ messaging_suite(void)
 	tcase_add_test(tc, parked_actors_hibernate_and_come_back_whole);
 	tcase_add_test(tc, hibernated_stacks_shared_with_others_stay_right);
 	tcase_add_test(tc, hibernation_can_be_turned_off);
+	tcase_add_test(tc, hibernation_under_touches_and_wakes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
