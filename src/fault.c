@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -87,10 +88,25 @@ chain(int sig, siginfo_t *si, void *uctx)
 {
 	const struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
 	bool sent = si->si_code <= 0;
+	bool handler = (old->sa_flags & SA_SIGINFO) ||
+	    (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN);
 
+	if (handler) {
+		/* The mask it would have had, not ours (everything): a
+		 * handler that longjmps out keeps the mask it ran with. */
+		sigset_t mask = ((ucontext_t *)uctx)->uc_sigmask;
+		int i;
+
+		for (i = 1; i < NSIG; i++)
+			if (sigismember(&old->sa_mask, i) == 1)
+				sigaddset(&mask, i);
+		if (!(old->sa_flags & SA_NODEFER))
+			sigaddset(&mask, sig);
+		pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	}
 	if (old->sa_flags & SA_SIGINFO) {
 		old->sa_sigaction(sig, si, uctx);
-	} else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+	} else if (handler) {
 		old->sa_handler(sig);
 	} else if (!(sent && old->sa_handler == SIG_IGN)) {
 		sigaction(sig, old, NULL);
@@ -114,7 +130,7 @@ on_fault(int sig, siginfo_t *si, void *uctx)
 		errno = saved;
 		return;
 	}
-	if (p != NULL && addr < (const char *)p->stack_lo &&
+	if (p != NULL && si->si_code > 0 && addr < (const char *)p->stack_lo &&
 	    addr >= (const char *)p->stack_lo - sn_rt.pool.guard_size) {
 		report_overflow(p, addr);
 		memset(&dfl, 0, sizeof(dfl));

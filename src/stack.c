@@ -156,6 +156,73 @@ mem_open(size_t page)
 	return fd;
 }
 
+/*
+ * fork(2).  A child must not inherit a slab lock held by a thread that it
+ * does not have, nor a stack half hibernated: every slab lock is taken
+ * around the fork, with signals blocked.  And the child's /proc/self/mem
+ * must be its own: the descriptor writes the memory of whoever opened it.
+ */
+static struct sn_stack_pool *fork_pool;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static sigset_t fork_saved;
+
+static void
+fork_prepare(void)
+{
+	struct sn_stack_pool *pool = fork_pool;
+	struct sn_slab *s;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &fork_saved);
+	if (pool == NULL)
+		return;
+	pthread_mutex_lock(&pool->lock);	/* no slab added meanwhile */
+	for (s = atomic_load(&pool->slabs); s != NULL; s = s->next)
+		sn_spin_lock(&s->lock);
+}
+
+static void
+fork_unlock(void)
+{
+	struct sn_stack_pool *pool = fork_pool;
+	struct sn_slab *s;
+
+	if (pool != NULL) {
+		for (s = atomic_load(&pool->slabs); s != NULL; s = s->next)
+			sn_spin_unlock(&s->lock);
+		pthread_mutex_unlock(&pool->lock);
+	}
+	pthread_sigmask(SIG_SETMASK, &fork_saved, NULL);
+}
+
+static void
+fork_child(void)
+{
+	struct sn_stack_pool *pool = fork_pool;
+
+	if (pool != NULL && pool->mem_fd >= 0) {
+		/* dup2 keeps the number: nothing else need change. */
+		int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+
+		if (fd < 0 || dup3(fd, pool->mem_fd, O_CLOEXEC) < 0) {
+			/* Nothing hibernates any more; what has cannot
+			 * come back here. */
+			close(pool->mem_fd);
+			pool->mem_fd = -1;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	fork_unlock();
+}
+
+static void
+fork_handlers(void)
+{
+	(void)pthread_atfork(fork_prepare, fork_unlock, fork_child);
+}
+
 int
 sn_pool_init(struct sn_stack_pool *pool, size_t stack_size,
     void (*entry)(void *))
@@ -174,14 +241,16 @@ sn_pool_init(struct sn_stack_pool *pool, size_t stack_size,
 	atomic_init(&pool->guard_madvise, true);
 	pool->vma_budget = vma_budget();
 	pool->mem_fd = mem_open(pool->page_size);
-	pool->mem_pid = getpid();
 	pool->entry = entry;
-	if ((err = pthread_mutex_init(&pool->lock, NULL)) != 0 &&
-	    pool->mem_fd >= 0) {
-		close(pool->mem_fd);
+	if ((err = pthread_mutex_init(&pool->lock, NULL)) != 0) {
+		if (pool->mem_fd >= 0)
+			close(pool->mem_fd);
 		pool->mem_fd = -1;
+		return err;
 	}
-	return err;
+	fork_pool = pool;
+	(void)pthread_once(&fork_once, fork_handlers);
+	return 0;
 }
 
 void
@@ -189,6 +258,7 @@ sn_pool_destroy(struct sn_stack_pool *pool)
 {
 	struct sn_slab *s, *next;
 
+	fork_pool = NULL;
 	for (s = atomic_load(&pool->slabs); s != NULL; s = next) {
 		int i;
 
@@ -698,15 +768,9 @@ put_back(const struct sn_stack_pool *pool, const struct sn_proc *p)
 	size_t left = p->hib_len;
 	ssize_t n;
 
-	int fd = pool->mem_fd;
-
-	/* After a fork the descriptor still writes the parent's memory. */
-	if (getpid() != pool->mem_pid &&
-	    (fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC)) < 0)
-		thaw_failed();
 	copy_defined(p->hib, p->hib_len);	/* stack padding, say */
 	while (left > 0) {
-		n = pwrite(fd, from, left, (off_t)(uintptr_t)to);
+		n = pwrite(pool->mem_fd, from, left, (off_t)(uintptr_t)to);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -716,8 +780,6 @@ put_back(const struct sn_stack_pool *pool, const struct sn_proc *p)
 		to += n;
 		left -= (size_t)n;
 	}
-	if (fd != pool->mem_fd)
-		close(fd);
 }
 
 /*
@@ -779,6 +841,9 @@ sn_stack_thaw(struct sn_stack_pool *pool, struct sn_proc *p)
 	free(copy);
 }
 
+/* The address sn_stack_fault() last let run again, on this thread. */
+static SN_TLS const void *retried;
+
 bool
 sn_stack_fault(struct sn_stack_pool *pool, const void *addr)
 {
@@ -801,11 +866,18 @@ sn_stack_fault(struct sn_stack_pool *pool, const void *addr)
 	sn_spin_lock(&s->lock);
 	if (s->prot >> k & 1) {
 		thaw_locked(pool, s, slab_proc(s->base, (int)k));
+		retried = NULL;
 		ours = true;
-	} else {
-		/* Thawed between the fault and the lock, most likely; make
-		 * sure, or the access would fault for ever. */
+	} else if (addr != retried) {
+		/* Thawed between the fault and the lock, most likely: let
+		 * the access run again, once.  Make sure, too. */
 		ours = protect(pool, s, k, k, PROT_READ | PROT_WRITE) == 0;
+		retried = addr;
+	} else {
+		/* The same fault again on a stack that is not protected:
+		 * not ours (a jump into the stack, say). */
+		retried = NULL;
+		ours = false;
 	}
 	sn_spin_unlock(&s->lock);
 	return ours;

@@ -13,7 +13,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "proc.h"
 
@@ -41,7 +40,6 @@ struct sn_stack_pool {
 	_Atomic long vma_extra;		/* mappings hibernation split off */
 	long vma_budget;		/* and how many it may */
 	int mem_fd;			/* /proc/self/mem, or -1: no hibernation */
-	pid_t mem_pid;			/* whose memory mem_fd is */
 };
 
 int sn_pool_init(struct sn_stack_pool *pool, size_t stack_size,

@@ -3238,14 +3238,17 @@ START_TEST(hibernated_stacks_shared_with_others_stay_right)
 	ck_assert_int_eq(errno, EFAULT);
 	ck_assert_uint_eq(share_touch(f), 0);
 	ck_assert_int_eq(write(pfd[1], (const void *)(uintptr_t)f, 8), 8);
-	close(pfd[0]);
-	close(pfd[1]);
-	/* Touched, it is still parked: a later sweep takes it again. */
+	/* Touched, it is still parked: a later sweep takes it again, and
+	 * the kernel finds it protected again. */
 	end = now() + 30.0;
 	while (hibernations() < 3 && now() < end)
 		usleep(5000);
 	ck_assert_uint_ge(hibernations(), 3);
+	ck_assert_int_eq(write(pfd[1], (const void *)(uintptr_t)f, 8), -1);
+	ck_assert_int_eq(errno, EFAULT);
 	ck_assert_uint_eq(share_touch(f), 0);
+	close(pfd[0]);
+	close(pfd[1]);
 	ck_assert_int_eq(snow_actor_send(pid, "m", 1), 0);
 	run_ok();
 	assert_no_fails();
@@ -3265,7 +3268,7 @@ END_TEST
 #define CHURN_ROUNDS	30
 #define CHURN_WORDS	64
 
-static _Atomic uint64_t churn_done;
+static _Atomic uint64_t churn_done, churn_children[CHURN_PARENTS];
 
 static void
 churn_child(const void *arg)
@@ -3273,11 +3276,13 @@ churn_child(const void *arg)
 	const uint64_t *slot = arg;	/* [0]: parent, [1]: its frame */
 	volatile uint64_t *f = (volatile uint64_t *)(uintptr_t)slot[1];
 	uint64_t r, i, bad = 0, x = slot[0];
+	const struct snow_msg *go;
 
-	/* From the first hibernation on: a slow machine (valgrind) may not
-	 * sweep at all while children and pokes keep it busy. */
-	for (i = 0; i < 3000 && hibernations() == 0; i++)
-		snow_timer_sleep(10);
+	/* From the first hibernation on, when the main thread says go:
+	 * idle workers sweep, and a slow machine (valgrind) may not go
+	 * idle at all while the children and the pokes keep it busy. */
+	go = snow_actor_receive(600000);
+	A_CHECK(go != NULL && go->data[0] == 'g', "no go");
 	for (r = 0; r < CHURN_ROUNDS; r++) {
 		x = x * 6364136223846793005ull + 1442695040888963407ull;
 		snow_timer_sleep((int64_t)(x >> 33) % 60);
@@ -3298,11 +3303,11 @@ churn_parent(const void *arg)
 	uint64_t slot[2] = { self, (uint64_t)(uintptr_t)frame };
 	const struct snow_msg *m;
 
-	(void)arg;
 	frame[0] = 0;
 	for (i = 1; i < CHURN_WORDS; i++)
 		frame[i] = self ^ i;
-	a_spawn(churn_child, slot, sizeof(slot));
+	atomic_store(&churn_children[*(const unsigned *)arg],
+	    a_spawn(churn_child, slot, sizeof(slot)));
 	do {
 		m = snow_actor_receive(-1);
 		A_CHECK(m != NULL, "receive failed");
@@ -3323,25 +3328,35 @@ START_TEST(hibernation_under_touches_and_wakes)
 
 	reset_fails();
 	atomic_store(&churn_done, 0);
+	for (i = 0; i < CHURN_PARENTS; i++)
+		atomic_store(&churn_children[i], 0);
 	init_ok(2);
 	for (i = 0; i < CHURN_PARENTS; i++)
-		pids[i] = spawn_ok(churn_parent, NULL, 0, SNOW_PRIO_NORMAL);
-	/* Poke parents at random until they are done, from the first
-	 * hibernation on: a poke to one that is gone is dropped. */
-	end = now() + 30.0;
+		pids[i] = spawn_ok(churn_parent, &i, sizeof(i),
+		    SNOW_PRIO_NORMAL);
+	end = now() + 60.0;
 	while (hibernations() == 0 && now() < end)
 		usleep(5000);
-	while (atomic_load(&churn_done) < CHURN_PARENTS) {
+	ck_assert_uint_gt(hibernations(), 0);
+	for (i = 0; i < CHURN_PARENTS; i++) {
+		while (atomic_load(&churn_children[i]) == 0 && now() < end)
+			usleep(1000);
+		ck_assert_int_eq(snow_actor_send(atomic_load(
+		    &churn_children[i]), "g", 1), 0);
+	}
+	/* Poke parents at random until they are done: a poke to one that
+	 * is gone is dropped. */
+	end = now() + 300.0;		/* a lost wake would stop it */
+	while (atomic_load(&churn_done) < CHURN_PARENTS && now() < end) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
 		(void)snow_actor_send(pids[x % CHURN_PARENTS], "p", 1);
 		usleep(500 + (useconds_t)(x >> 54));
 	}
+	ck_assert_uint_eq(atomic_load(&churn_done), CHURN_PARENTS);
 	run_ok();
 	assert_no_fails();
-	ck_assert_uint_eq(atomic_load(&churn_done), CHURN_PARENTS);
-	ck_assert_uint_gt(hibernations(), 0);
 	ck_assert_uint_eq(stats_ok().blocked_ended, 0);
 }
 END_TEST
