@@ -307,8 +307,13 @@ park(struct sn_worker *w)
 		/* Someone already took us off the list: their wake is due. */
 	}
 	due = sn_timers_next(&w->timers);
-	if (w->hib_more && sn_now_ns() + SN_HIB_PERIOD < due)
-		due = sn_now_ns() + SN_HIB_PERIOD;	/* come back to sweep */
+	/* Come back to sweep: for actors a sweep of ours left for later,
+	 * or, last to go idle, for one that others put off while we were
+	 * busy (they may have gone idle at the same moment as we did). */
+	if ((w->hib_more || (atomic_load(&sn_rt.nidle) == sn_rt.nworkers &&
+	    atomic_load(&sn_rt.hib_wanted))) &&
+	    sn_now_ns() + SN_HIB_PERIOD < due)
+		due = sn_now_ns() + SN_HIB_PERIOD;
 	while (atomic_load_explicit(&w->wake_word, memory_order_acquire) == 0) {
 		if (due == UINT64_MAX) {
 			futex_wait(&w->wake_word, 0);
@@ -622,9 +627,16 @@ hibernate_sweep(struct sn_worker *w, bool go_on)
 	struct sn_proc *p, *next;
 	size_t n;
 
-	if (atomic_load(&sn_rt.nidle) + 1 < sn_rt.nworkers ||
-	    sn_rt.pool.mem_fd < 0)
+	if (sn_rt.pool.mem_fd < 0)
 		return false;
+	if (atomic_load(&sn_rt.nidle) + 1 < sn_rt.nworkers) {
+		/* The last worker to go idle sweeps instead (park()). */
+		if (!atomic_load_explicit(&sn_rt.hib_wanted,
+		    memory_order_relaxed))
+			atomic_store(&sn_rt.hib_wanted, true);
+		return false;
+	}
+	atomic_store(&sn_rt.hib_wanted, false);
 	if (go_on) {
 		atomic_store(&sn_rt.hib_last_ns, now);
 		scan.gen = atomic_load(&sn_rt.hib_gen) - 1;	/* the same */
@@ -1267,6 +1279,7 @@ sn_sched_start(unsigned nworkers, size_t stack_size)
 	atomic_store(&sn_rt.outside_dropped, 0);
 	atomic_store(&sn_rt.blocked_ended, 0);
 	atomic_store(&sn_rt.sweeping, 0);
+	atomic_store(&sn_rt.hib_wanted, false);
 	atomic_store(&sn_rt.nidle, 0);
 	atomic_store(&sn_rt.nspinning, 0);
 	atomic_store(&sn_rt.stop, false);

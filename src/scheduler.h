@@ -117,6 +117,7 @@ struct sn_runtime {
 	_Atomic uint64_t hib_gen SN_ALIGNED;	/* hibernation sweeps begun */
 	_Atomic uint64_t hib_last_ns;	/* when the last one began */
 	_Atomic int sweeping;		/* sweeps holding actors' wakes */
+	_Atomic bool hib_wanted;	/* a sweep was put off: busy workers */
 	uint8_t hib_default;		/* SNOW_HIBERNATE */
 	_Atomic bool stop;
 	pthread_mutex_t idle_lock;

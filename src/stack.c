@@ -108,7 +108,7 @@ static long
 vma_budget(void)
 {
 	char buf[32];
-	long max = 65530;
+	long max = 0;
 	ssize_t n;
 	int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
 
@@ -117,11 +117,10 @@ vma_budget(void)
 		close(fd);
 		if (n > 0) {
 			buf[n] = '\0';
-			if (strtol(buf, NULL, 10) > 0)
-				max = strtol(buf, NULL, 10);
+			max = strtol(buf, NULL, 10);
 		}
 	}
-	return max / 2;
+	return (max > 0 ? max : 65530) / 2;	/* the kernel's default */
 }
 
 /*
@@ -202,7 +201,7 @@ fork_child(void)
 	struct sn_stack_pool *pool = fork_pool;
 
 	if (pool != NULL && pool->mem_fd >= 0) {
-		/* dup2 keeps the number: nothing else need change. */
+		/* dup3 keeps the number: nothing else need change. */
 		int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
 
 		if (fd < 0 || dup3(fd, pool->mem_fd, O_CLOEXEC) < 0) {
