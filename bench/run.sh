@@ -80,10 +80,15 @@ run() {
 	*) echo "bench: $sys $wl: check failed: $line" >&2; exit 1 ;;
 	esac
 	rss=$(cat "$out/rss.tmp")
+	# Where the host put the CPUs just now (see bench/corelat.c): it
+	# moves snow-rt's figures, whose actors go from thread to thread.
+	local lat=-
+	[ "$sys" = snow-rt ] &&
+	    lat=$("$bin/corelat" 100000 | sed -n 's/^corelat_ns=//p')
 	local ns extra
 	ns=$(sed -E 's/.*elapsed_ns=([0-9]+).*/\1/' <<<"$line")
 	extra=$(sed -nE 's/.*extra=([a-z_]+=[0-9.e+]+).*/\1/p' <<<"$line")
-	echo "$sys $wl $workers $ns $rss ${extra:--}" >> "$raw"
+	echo "$sys $wl $workers $ns $rss ${extra:--} ${lat:--}" >> "$raw"
 	echo "  $sys: $line (peak RSS ${rss} KiB)" >&2
 }
 
@@ -120,9 +125,10 @@ table=$out/results.md
 	echo "Measured $(date -u +%Y-%m-%d) on $(uname -m), $ncpu CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r)"
 	echo "snow-rt $(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"/\1/p' "$build/config.h") ($(grep -q 'define SNOW_CONTEXT_FAST 1' "$build/config.h" && echo fast || echo ucontext) context switch), $(go version | awk '{print $3}'), Erlang/OTP $(erl -noshell -eval 'io:format("~s",[erlang:system_info(otp_release)]),halt().')"
 	echo "Median of $runs runs after a warm-up (min-max); ratio = snow-rt / peer, below 1 means snow-rt is faster (or smaller)."
+	echo "Last column: a cache line's round trip between two CPUs (bench/corelat), after each snow-rt run; where the host placed the CPUs far apart it is several times higher, and snow-rt's hand-offs between threads slow with it."
 	echo
-	echo "| workload | workers | snow-rt | Go | Erlang | snow/Go | snow/Erlang | peak RSS MiB snow / Go / Erlang |"
-	echo "|---|---|---|---|---|---|---|---|"
+	echo "| workload | workers | snow-rt | Go | Erlang | snow/Go | snow/Erlang | peak RSS MiB snow / Go / Erlang | core round trip ns (min-max) |"
+	echo "|---|---|---|---|---|---|---|---|---|"
 	awk -v runs="$runs" '
 	function median(a, n,   i, j, t) {
 		for (i = 2; i <= n; i++)
@@ -135,6 +141,7 @@ table=$out/results.md
 		if (!(key in seen)) { seen[key] = 1; order[++nk] = key }
 		k = key " " $1
 		n[k]++; t[k, n[k]] = $4; r[k, n[k]] = $5
+		if ($7 != "-" && $7 != "") { nl[key]++; lat[key, nl[key]] = $7 }
 		if ($6 != "-") { split($6, kv, "="); x[k, n[k]] = kv[2]; xname[key] = kv[1] }
 	}
 	END {
@@ -165,6 +172,11 @@ table=$out/results.md
 				rss[s] = median(v, m) / 1024
 			}
 			line = line sprintf(" | %.2f | %.2f | %.0f / %.0f / %.0f |", med[1]/med[2], med[1]/med[3], rss[1], rss[2], rss[3])
+			m = nl[key]
+			for (j = 1; j <= m; j++) v[j] = lat[key, j]
+			lo = hi = lat[key, 1]
+			for (j = 1; j <= m; j++) { if (lat[key,j] < lo) lo = lat[key,j]; if (lat[key,j] > hi) hi = lat[key,j] }
+			line = line (m ? sprintf(" %d (%d-%d) |", median(v, m), lo, hi) : " - |")
 			print line
 		}
 	}' "$raw"
