@@ -632,6 +632,13 @@ split_vmas(const struct sn_slab *s, uint32_t mask)
 	    (long)((mask >> (SN_SLAB_STACKS - 1)) & 1);
 }
 
+/* How many more split VMAs s has once its protected stacks are mask. */
+static long
+split_change(const struct sn_slab *s, uint32_t mask)
+{
+	return split_vmas(s, mask) - split_vmas(s, s->prot);
+}
+
 /* Take d more split VMAs from the budget: false, and none, if past it. */
 static bool
 budget_take(struct sn_stack_pool *pool, long d)
@@ -665,7 +672,7 @@ hibernate_run(struct sn_stack_pool *pool, struct sn_slab *s,
 	long d;
 
 	slab_lock(s, &saved);
-	d = split_vmas(s, s->prot | bits) - split_vmas(s, s->prot);
+	d = split_change(s, s->prot | bits);
 	if (!budget_take(pool, d))
 		goto refused;
 	/* Readable while copied: a reader meanwhile sees the real stack, a
@@ -792,7 +799,7 @@ thaw_locked(struct sn_stack_pool *pool, struct sn_slab *s, struct sn_proc *p)
 {
 	unsigned lo = p->slot, hi = p->slot, k;
 	uint32_t bits = run_bits(lo, hi);
-	long d = split_vmas(s, s->prot & ~bits) - split_vmas(s, s->prot);
+	long d = split_change(s, s->prot & ~bits);
 
 	put_back(pool, p);
 	if (budget_take(pool, d)) {
@@ -806,7 +813,7 @@ thaw_locked(struct sn_stack_pool *pool, struct sn_slab *s, struct sn_proc *p)
 	while (hi + 1 < SN_SLAB_STACKS && (s->prot >> (hi + 1) & 1))
 		hi++;
 	bits = run_bits(lo, hi);
-	d = split_vmas(s, s->prot & ~bits) - split_vmas(s, s->prot);
+	d = split_change(s, s->prot & ~bits);
 	for (k = lo; k <= hi; k++)
 		if (k != p->slot)
 			put_back(pool, slab_proc(s->base, (int)k));
