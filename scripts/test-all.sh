@@ -1,23 +1,46 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it (.ci/run calls this script).
+# The whole test suite, as CI runs it (.ci/run runs the README's two
+# commands, the second being this script).
 #
 # Installs the build dependencies when they are missing (Debian 12, as
 # root), then builds out of tree and runs `make check` for each context
 # backend (forked and with CK_FORK=no), under AddressSanitizer with
 # UndefinedBehaviorSanitizer, under ThreadSanitizer and under valgrind;
-# then the benchmarks in quick mode, a program built against the installed
-# library through pkg-config, and `make distcheck`.
-# Ends with one line: "tests: N passed, N failed".
+# then the demo, a program built against the installed library through
+# pkg-config, the exported symbols, the benchmarks in quick mode and
+# `make distcheck`.
+#
+# Every check counts: each Check test passed or failed, and one result
+# for each of the other checks.  A variant that does not configure or
+# build, a `make check` that fails without a failing Check summary (a test
+# that crashed, hung or did not build) and a check that cannot run count
+# as failed.  Ends with one line: "tests: N passed, N failed", and exits
+# non-zero when anything failed.
+#
+# Environment: SNOW_TEST_DIR, where the builds go (default build-test in
+# the source tree); SNOW_TEST_CONFIGURE_FLAGS, extra configure arguments
+# for every variant.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 jobs=$(nproc 2>/dev/null || echo 2)
 work=${SNOW_TEST_DIR:-$top/build-test}
+case $work in /*) ;; *) work=$PWD/$work ;; esac
+extra_flags=${SNOW_TEST_CONFIGURE_FLAGS:-}
 passed=0
 failed=0
+failures=()
 
 log() { printf '\n=== %s\n' "$*"; }
+pass() { passed=$((passed + 1)); echo "$1: ok"; }
+fail() { failed=$((failed + 1)); failures+=("$1"); echo "$1: FAILED${2:+ ($2)}"; }
+finish() {
+	echo
+	[ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
+	echo "tests: $passed passed, $failed failed"
+	exit $((failed == 0 ? 0 : 1))
+}
 
 need_packages() {
 	local missing=()
@@ -40,62 +63,148 @@ need_packages() {
 	apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# Add up Check's "100%: Checks: N, Failures: F, Errors: E" lines of a log.
+# A source tree configured in place (./configure run at the top, as an
+# older README said) cannot also be built out of tree: every variant's
+# configure would stop with "source directory already configured".  Build
+# from a clean copy of the sources instead.  A copy rather than `make
+# distclean`: the tree and the build in it are left exactly as they were,
+# and the copy holds the working tree's sources, uncommitted edits
+# included, as the out-of-tree builds would have.
+use_clean_copy() {
+	local src=$work/src rel
+	log "the source tree is configured in place (config.status or Makefile at the top):" \
+	    "leaving it alone and building from a clean copy in $src"
+	rm -rf "$src" && mkdir -p "$src" || return 1
+	if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		# The files git knows, and new ones it does not ignore: the
+		# autotools output and the builds are all ignored.
+		(cd "$top" && git ls-files -z --cached --others --exclude-standard |
+		    while IFS= read -r -d '' f; do
+			[ -e "$f" ] && printf '%s\0' "$f"
+		    done | tar --null -T - -cf - | tar -C "$src" -xf -) || return 1
+	else
+		# Not a git checkout (an unpacked release, say): copy it all but
+		# the test builds, then clean the copy's in-place build.
+		rel=${work#"$top"/}
+		(cd "$top" && tar --exclude="./$rel" -cf - .) | tar -C "$src" -xf - || return 1
+		(cd "$src" && make -s distclean >/dev/null 2>&1) ||
+		    rm -f "$src/config.status" "$src/Makefile"
+	fi
+	[ ! -e "$src/config.status" ] && [ ! -e "$src/Makefile" ] || return 1
+	top=$src
+	cd "$top"
+}
+
+# Add up Check's "100%: Checks: N, Failures: F, Errors: E" lines of each
+# test log; a log without one (the test crashed, hung or exited before
+# its summary) counts as one failure.  Sets added to how many failures it
+# counted.
 count_checks() {
-	local line n f e
-	while read -r line; do
-		n=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
-		f=$(sed -E 's/.*Failures: ([0-9]+).*/\1/' <<<"$line")
-		e=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
-		passed=$((passed + n - f - e))
-		failed=$((failed + f + e))
-	done < <(grep -h 'Checks: [0-9]*, Failures' "$@" || true)
+	local name=$1 t=$2 dir=$3 log line n f e lines
+	added=0
+	for log in "$dir"/tests/*.log; do
+		[ -f "$log" ] || continue
+		lines=$(grep -h 'Checks: [0-9]*, Failures: [0-9]*, Errors: [0-9]*' "$log" || true)
+		if [ -z "$lines" ]; then
+			failed=$((failed + 1)); added=$((added + 1))
+			failures+=("$name $t $(basename "$log" .log)")
+			echo "$name: $t: $(basename "$log" .log): no Check summary in its log: FAILED"
+			continue
+		fi
+		while read -r line; do
+			n=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
+			f=$(sed -E 's/.*Failures: ([0-9]+).*/\1/' <<<"$line")
+			e=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
+			passed=$((passed + n - f - e))
+			failed=$((failed + f + e)); added=$((added + f + e))
+			[ $((f + e)) -eq 0 ] || failures+=("$name $t $(basename "$log" .log)")
+		done <<<"$lines"
+	done
 }
 
 # configure+build+check one variant in its own directory:
 #   check_variant NAME TARGETS CONFIGURE-ARGS...
 # TARGETS is a comma-separated list of: check, nofork (make check with
-# CK_FORK=no), valgrind (make check-valgrind).
+# CK_FORK=no), valgrind (make check-valgrind).  Returns non-zero when
+# anything failed; the failures are counted either way.
 check_variant() {
 	local name=$1 targets=$2; shift 2
-	local dir=$work/$name status=0 t
+	local dir=$work/$name status=0 t rc
+	# shellcheck disable=SC2086  # extra_flags: words on purpose
+	set -- "$@" $extra_flags
 	log "$name: configure $*"
-	rm -rf "$dir" && mkdir -p "$dir"
-	(cd "$dir" && "$top/configure" -q "$@" && make -s -j"$jobs") || return 1
+	if ! { rm -rf "$dir" && mkdir -p "$dir"; }; then
+		fail "$name: build" "cannot make $dir"; return 1
+	fi
+	if ! (cd "$dir" && "$top/configure" -q "$@"); then
+		fail "$name: configure" "see $dir/config.log"; return 1
+	fi
+	if ! (cd "$dir" && make -s -j"$jobs"); then
+		fail "$name: build"; return 1
+	fi
 	for t in ${targets//,/ }; do
 		log "$name: $t"
+		rm -f "$dir"/tests/*.log
+		rc=0
 		case $t in
-		check) (cd "$dir" && make -s -j"$jobs" check) || status=1 ;;
-		nofork) (cd "$dir" && CK_FORK=no make -s -j"$jobs" check) || status=1 ;;
-		valgrind) (cd "$dir" && make -s -j"$jobs" check-valgrind) || status=1 ;;
+		check) (cd "$dir" && make -s -j"$jobs" check) || rc=$? ;;
+		nofork) (cd "$dir" && CK_FORK=no make -s -j"$jobs" check) || rc=$? ;;
+		valgrind) (cd "$dir" && make -s -j"$jobs" check-valgrind) || rc=$? ;;
+		*) echo "check_variant: unknown target $t" >&2; rc=2 ;;
 		esac
-		count_checks "$dir"/tests/*.log
+		count_checks "$name" "$t" "$dir"
 		grep -h '^soak:' "$dir"/tests/*.log 2>/dev/null || true
+		if [ "$rc" -ne 0 ]; then
+			status=1
+			# make failed, yet no test log showed a failure: a test
+			# program that did not build, or the harness itself.
+			[ "$added" -gt 0 ] || fail "$name: $t" "make exited $rc, no failing Check summary"
+			cat "$dir"/tests/*.log >&2 2>/dev/null || true
+		elif ! ls "$dir"/tests/*.log >/dev/null 2>&1; then
+			status=1
+			fail "$name: $t" "make check passed but ran no test"
+		elif [ "$added" -gt 0 ]; then
+			status=1	# Check counted failures, make did not see them
+		fi
 	done
-	if [ $status -ne 0 ]; then
-		cat "$dir"/tests/*.log >&2 || true
-	fi
 	return $status
 }
 
 need_packages
+if [ -e "$top/config.status" ] || [ -e "$top/Makefile" ]; then
+	if ! use_clean_copy; then
+		fail "clean copy of the sources" "$work/src"
+		finish
+	fi
+fi
 log "autoreconf"
-autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+if ! { autoreconf -fi >/dev/null 2>&1 || autoreconf -fi; }; then
+	fail "autoreconf"
+	finish
+fi
 
-status=0
 prefix=$work/prefix
-check_variant fast check,nofork --with-context=fast --prefix="$prefix" || status=1
-check_variant ucontext check,nofork --with-context=ucontext || status=1
-check_variant asan-ubsan check --enable-sanitizer=address,undefined || status=1
-check_variant tsan check --enable-sanitizer=thread || status=1
-check_variant valgrind valgrind || status=1
+fast=$work/fast
+check_variant fast check,nofork --with-context=fast --prefix="$prefix" || true
+check_variant ucontext check,nofork --with-context=ucontext || true
+check_variant asan-ubsan check --enable-sanitizer=address,undefined || true
+check_variant tsan check --enable-sanitizer=thread || true
+check_variant valgrind valgrind || true
 
+# The checks below use the fast build; when it did not build they fail
+# as well (they cannot run), and say so.
 log "demo"
-"$work/fast/examples/spawn-tree" || status=1
+demo_out=$("$fast/examples/spawn-tree" 2>&1) && demo_rc=0 || demo_rc=$?
+printf '%s\n' "$demo_out"
+if [ "$demo_rc" -eq 0 ] &&
+   grep -qx 'spawn-tree: 1111111 actors (1000000 leaves), sum 499999500000 (expected 499999500000)' <<<"$demo_out" &&
+   grep -qx 'OK' <<<"$demo_out"; then
+	pass "demo"
+else
+	fail "demo" "exit $demo_rc, or not the expected output"
+fi
 
 log "install and build against it with pkg-config"
-rm -rf "$prefix"
-(cd "$work/fast" && make -s install >/dev/null 2>&1) || status=1
 cat > "$work/hello.c" <<'EOC'
 #include <snow/runtime.h>
 #include <stdio.h>
@@ -108,34 +217,70 @@ int main(void) {
 }
 EOC
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-if cc -o "$work/hello" "$work/hello.c" $(pkg-config --cflags --libs snow-rt) &&
-   LD_LIBRARY_PATH=$prefix/lib "$work/hello" | grep -q 'hello from actor'; then
-	passed=$((passed + 1)); echo "pkg-config build: ok"
-else
-	failed=$((failed + 1)); echo "pkg-config build: FAILED"; status=1
+rm -rf "$prefix" "$work/hello"
+why=
+# shellcheck disable=SC2086  # pc_flags: words on purpose
+if ! (cd "$fast" && make -s install >"$work/install.log" 2>&1); then
+	why="make install failed"; tail -20 "$work/install.log" 2>/dev/null || true
+elif [ "$(pkg-config --variable=prefix snow-rt 2>/dev/null)" != "$prefix" ]; then
+	why="pkg-config does not find snow-rt.pc in $prefix"
+elif ! pc_flags=$(pkg-config --cflags --libs snow-rt); then
+	why="pkg-config --cflags --libs snow-rt failed"
+elif ! cc -o "$work/hello" "$work/hello.c" $pc_flags; then
+	why="cannot compile and link against it"
+elif ! hello_out=$(LD_LIBRARY_PATH=$prefix/lib "$work/hello"); then
+	why="the program failed"
+elif ! grep -qE '^hello from actor [0-9]+, installed$' <<<"$hello_out"; then
+	why="unexpected output: $hello_out"
 fi
-exported=$(nm -D --defined-only "$prefix/lib/libsnow-rt.so" | awk '{print $3}' | grep -v '^snow_' || true)
-if [ -z "$exported" ]; then
-	passed=$((passed + 1)); echo "exports: only snow_ symbols"
+if [ -z "$why" ]; then pass "pkg-config build"; else fail "pkg-config build" "$why"; fi
+
+log "exported symbols"
+lib=$prefix/lib/libsnow-rt.so
+why=
+if [ ! -f "$lib" ]; then
+	why="$lib is missing"
+elif ! syms=$(nm -D --defined-only "$lib"); then
+	why="nm failed on $lib"
 else
-	failed=$((failed + 1)); echo "exports beyond snow_: $exported"; status=1
+	exported=$(awk 'NF >= 3 {print $3}' <<<"$syms")
+	others=$(grep -v '^snow_' <<<"$exported" || true)
+	if ! grep -qx 'snow_rt_init_actor' <<<"$exported"; then
+		why="snow_rt_init_actor is not among its exports"
+	elif [ -n "$others" ]; then
+		why="exports beyond snow_: ${others//$'\n'/ }"
+	fi
 fi
+if [ -z "$why" ]; then pass "exports (only snow_ symbols)"; else fail "exports" "$why"; fi
 
 log "benchmarks, quick mode (they build, run and check their results)"
-if (cd "$work/fast" && make -s bench-quick > "$work/bench-quick.log" 2>&1); then
-	passed=$((passed + 1)); echo "bench-quick: ok"
-	grep '^|' "$work/fast/bench/out/results.md" || true
+results=$fast/bench/out/results.md
+rm -f "$results"
+why=
+if ! (cd "$fast" && make -s bench-quick > "$work/bench-quick.log" 2>&1); then
+	why="make bench-quick failed"
+elif [ ! -s "$results" ]; then
+	why="no $results"
 else
-	failed=$((failed + 1)); echo "bench-quick: FAILED"; tail -30 "$work/bench-quick.log"; status=1
+	for wl in spawn-tree spawn-flat yield-storm resident skynet-msg ping-pong ring; do
+		grep -q "^| $wl |" "$results" || why="${why:+$why, }$wl missing from the table"
+	done
+fi
+if [ -z "$why" ]; then
+	pass "bench-quick"
+	grep '^|' "$results" || true
+else
+	fail "bench-quick" "$why"
+	tail -30 "$work/bench-quick.log" 2>/dev/null || true
 fi
 
 log "make distcheck"
-if (cd "$work/fast" && make -s -j"$jobs" distcheck >/dev/null); then
-	passed=$((passed + 1)); echo "distcheck: ok"
+if (cd "$fast" && make -s -j"$jobs" distcheck > "$work/distcheck.log" 2>&1) &&
+   grep -q 'archives ready for distribution' "$work/distcheck.log"; then
+	pass "distcheck"
 else
-	failed=$((failed + 1)); echo "distcheck: FAILED"; status=1
+	fail "distcheck"
+	tail -40 "$work/distcheck.log" 2>/dev/null || true
 fi
 
-echo
-echo "tests: $passed passed, $failed failed"
-exit $status
+finish

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "actor.h"
+#include "links.h"
 #include "scheduler.h"
 
 /* Which wait kinds a waker may clear, as a mask of 1 << kind. */
@@ -68,38 +69,8 @@ sn_actor_check_exit(struct sn_proc *p)
 
 /* ---- Links ---- */
 
-static int
-links_add(struct sn_links *l, uint64_t pid)
-{
-	uint32_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (l->pids[i] == pid)
-			return 0;
-	if (l->n == l->cap) {
-		uint32_t cap = l->cap ? l->cap * 2 : 4;
-		uint64_t *pids = realloc(l->pids, cap * sizeof(*pids));
-
-		if (pids == NULL)
-			return ENOMEM;
-		l->pids = pids;
-		l->cap = cap;
-	}
-	l->pids[l->n++] = pid;
-	return 0;
-}
-
-static void
-links_remove(struct sn_links *l, uint64_t pid)
-{
-	uint32_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (l->pids[i] == pid) {
-			l->pids[i] = l->pids[--l->n];
-			return;
-		}
-}
+/* The sets themselves are links.c's: O(1) expected per add and remove,
+ * so a hub linked to many actors pays no more per link than a pair. */
 
 /*
  * Deliver the exit of from (with reason) to the actor to, if alive: a
@@ -119,7 +90,7 @@ signal_exit(uint64_t to, uint64_t from, uint8_t reason)
 	p = sn_ptable_lock(&sn_rt.ptable, to, &held);
 	if (p == NULL)
 		return;
-	links_remove(&p->links, from);
+	(void)sn_links_remove(&p->links, from);
 	if (p->trap_exit)
 		m = sn_msg_new(SNOW_MSG_EXIT, &body, sizeof(body));
 	if (m != NULL) {
@@ -149,14 +120,14 @@ sn_actor_link(struct sn_proc *self, uint64_t pid)
 		sn_actor_check_exit(self);
 		return 0;
 	}
-	err = links_add(&p->links, self->pid);
+	err = sn_links_add(&p->links, self->pid);
 	sn_ptable_unlock(held);
 	if (err != 0)
 		return err;
 	/* If pid ends between the two halves, its exit already reached us;
 	 * our half is then stale and harmless. */
 	if (sn_ptable_lock(&sn_rt.ptable, self->pid, &held) == self) {
-		err = links_add(&self->links, pid);
+		err = sn_links_add(&self->links, pid);
 		sn_ptable_unlock(held);
 	}
 	if (err != 0)
@@ -172,11 +143,11 @@ sn_actor_unlink(struct sn_proc *self, uint64_t pid)
 
 	p = sn_ptable_lock(&sn_rt.ptable, pid, &held);
 	if (p != NULL) {
-		links_remove(&p->links, self->pid);
+		(void)sn_links_remove(&p->links, self->pid);
 		sn_ptable_unlock(held);
 	}
 	if (sn_ptable_lock(&sn_rt.ptable, self->pid, &held) == self) {
-		links_remove(&self->links, pid);
+		(void)sn_links_remove(&self->links, pid);
 		sn_ptable_unlock(held);
 	}
 	return 0;
@@ -227,7 +198,7 @@ sn_actor_start(struct sn_proc *p)
 	p->abandoned = 0;
 	atomic_store_explicit(&p->hib_ok, sn_rt.hib_default,
 	    memory_order_relaxed);
-	memset(&p->links, 0, sizeof(p->links));
+	sn_links_init(&p->links);
 	p->name = NULL;
 }
 
@@ -236,14 +207,15 @@ sn_actor_release(struct sn_proc *p)
 {
 	struct sn_pt_shard *held;
 	struct sn_links links;
-	uint32_t i;
+	uint32_t pos = 0;
+	uint64_t to;
 
 	/* Out of the table and its links taken in one step: a link made
 	 * after this finds the actor gone and gets its noproc signal. */
 	if (sn_ptable_lock(&sn_rt.ptable, p->pid, &held) == p)
 		sn_ptable_remove_held(held, p);
-	links = p->links;
-	memset(&p->links, 0, sizeof(p->links));
+	links = p->links;	/* a move: the copy owns any table now */
+	sn_links_init(&p->links);
 	sn_ptable_unlock(held);
 
 	if (p->name != NULL) {
@@ -255,9 +227,9 @@ sn_actor_release(struct sn_proc *p)
 		p->last = NULL;
 	}
 	sn_mailbox_drain(&p->mailbox);
-	for (i = 0; i < links.n; i++)
-		signal_exit(links.pids[i], p->pid, p->exit_reason);
-	free(links.pids);
+	while ((to = sn_links_next(&links, &pos)) != 0)
+		signal_exit(to, p->pid, p->exit_reason);
+	sn_links_free(&links);
 }
 
 /* ---- Messages ---- */

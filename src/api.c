@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,8 +22,36 @@
 /* Serialises init and shutdown; spawns do not take it. */
 static pthread_mutex_t api_lock = PTHREAD_MUTEX_INITIALIZER;
 static SN_TLS uint64_t tls_main_pid;
-/* Stack size of the running runtime, 0 when down: bounds args_size. */
-static _Atomic size_t stack_limit;
+/* This thread holds api_lock: a signal handler calling init or run here
+ * would wait for itself. */
+static SN_TLS bool tls_in_lifecycle;
+
+/*
+ * A child forked while the runtime runs has a copy of its memory but none
+ * of its worker threads, and maybe locks that they held: the runtime is
+ * not running there.  Every call fails as before init (EPERM), and init
+ * with ENOTRECOVERABLE: the copied state cannot be taken over, nor safely
+ * freed.  A child that wants actors execs a program that starts its own.
+ */
+static bool forked_child;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void
+atfork_child(void)
+{
+	if (atomic_load(&sn_rt.state) == SN_RT_DOWN)
+		return;
+	forked_child = true;
+	atomic_store(&sn_rt.state, SN_RT_DOWN);
+	tls_in_lifecycle = false;
+	pthread_mutex_init(&api_lock, NULL);
+}
+
+static void
+atfork_register(void)
+{
+	(void)pthread_atfork(NULL, NULL, atfork_child);
+}
 
 #define SN_STACK_MIN	(16u * 1024)
 #define SN_STACK_MAX	(1024u * 1024 * 1024)
@@ -63,24 +92,30 @@ static int
 stack_size_from_env(size_t *out)
 {
 	const char *s = getenv("SNOW_STACK_SIZE");
-	unsigned long long v;
+	unsigned long long v, unit = 1;
 	char *end;
 
 	*out = SNOW_DEFAULT_STACK_SIZE;
 	if (s == NULL || *s == '\0')
 		return 0;
+	/* strtoull() would take "-1" as a huge number, and " 64K" too. */
+	if (*s < '0' || *s > '9')
+		return EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s)
+	if (errno != 0)
 		return EINVAL;
-	if (*end == 'k' || *end == 'K') {
-		v *= 1024;
+	if (*end == 'k' || *end == 'K')
+		unit = 1024;
+	else if (*end == 'm' || *end == 'M')
+		unit = 1024 * 1024;
+	if (unit != 1)
 		end++;
-	} else if (*end == 'm' || *end == 'M') {
-		v *= 1024 * 1024;
-		end++;
-	}
-	if (*end != '\0' || v < SN_STACK_MIN || v > SN_STACK_MAX)
+	/* Bounded before the multiplication, which must not wrap. */
+	if (*end != '\0' || v > SN_STACK_MAX / unit)
+		return EINVAL;
+	v *= unit;
+	if (v < SN_STACK_MIN)
 		return EINVAL;
 	*out = (size_t)v;
 	return 0;
@@ -92,23 +127,26 @@ snow_rt_init_actor(uint32_t num_schedulers)
 	size_t stack_size;
 	int err;
 
-	if (in_actor())
+	if (in_actor() || tls_in_lifecycle)
 		return EDEADLK;
 	if (num_schedulers > SNOW_MAX_SCHEDULERS)
 		return EINVAL;
+	if (forked_child)
+		return ENOTRECOVERABLE;
+	pthread_once(&atfork_once, atfork_register);
 	pthread_mutex_lock(&api_lock);
 	if (atomic_load(&sn_rt.state) == SN_RT_RUNNING) {
 		pthread_mutex_unlock(&api_lock);
 		return 0;
 	}
+	tls_in_lifecycle = true;
 	err = stack_size_from_env(&stack_size);
 	if (err == 0)
 		err = sn_sched_start(num_schedulers ? num_schedulers :
-		    cpus_online(), stack_size);
-	if (err == 0) {
-		tls_main_pid = sn_rt.main_pid;
-		atomic_store(&stack_limit, sn_rt.pool.stack_size);
-	}
+		    cpus_online(), cpus_online(), stack_size);
+	if (err == 0)
+		tls_main_pid = atomic_load(&sn_rt.main_pid);
+	tls_in_lifecycle = false;
 	pthread_mutex_unlock(&api_lock);
 	return err;
 }
@@ -118,16 +156,19 @@ snow_rt_run_scheduler(void)
 {
 	int err;
 
-	if (in_actor())
+	if (in_actor() || tls_in_lifecycle)
 		return EDEADLK;
+	if (forked_child)
+		return EPERM;
 	pthread_mutex_lock(&api_lock);
 	if (atomic_load(&sn_rt.state) != SN_RT_RUNNING) {
 		pthread_mutex_unlock(&api_lock);
 		return EPERM;
 	}
+	tls_in_lifecycle = true;
 	err = sn_sched_stop();
-	atomic_store(&stack_limit, 0);
 	tls_main_pid = 0;
+	tls_in_lifecycle = false;
 	pthread_mutex_unlock(&api_lock);
 	return err;
 }
@@ -136,17 +177,14 @@ uint64_t
 snow_actor_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
     uint8_t priority)
 {
-	size_t limit;
-
 	if (fn == NULL || priority > SNOW_PRIO_LOW ||
 	    (args == NULL && args_size != 0)) {
 		errno = EINVAL;
 		return 0;
 	}
-	/* The stack size is fixed while the runtime runs; before init the
-	 * spawn fails with EPERM below whatever the size. */
-	limit = atomic_load(&stack_limit);
-	if (args_size > SN_STACK_MAX || (limit != 0 && args_size > limit)) {
+	/* The scheduler checks it against the running runtime's stack size:
+	 * read here, that could be a runtime starting or stopping. */
+	if (args_size > SN_STACK_MAX) {
 		errno = EINVAL;
 		return 0;
 	}
@@ -160,7 +198,8 @@ snow_actor_self(void)
 
 	if (w != NULL && w->current != NULL)
 		return w->current->pid;
-	if (tls_main_pid != 0 && tls_main_pid == sn_rt.main_pid &&
+	if (tls_main_pid != 0 && tls_main_pid == atomic_load_explicit(
+	    &sn_rt.main_pid, memory_order_relaxed) &&
 	    atomic_load(&sn_rt.state) != SN_RT_DOWN)
 		return tls_main_pid;
 	return 0;
@@ -327,6 +366,28 @@ snow_timer_sleep(int64_t ms)
 		;
 }
 
+/*
+ * A message due after SNOW_TIMEOUT_FOREVER_MS is never delivered: drop
+ * it now, counted as dropped, rather than keep a timer that would hold
+ * shutdown for ever.
+ */
+static int
+send_never(uint64_t pid)
+{
+	int err;
+
+	(void)pid;
+	if (in_actor()) {
+		sn_sched_count_send(0);
+		return 0;
+	}
+	if ((err = sn_sched_outside_enter()) != 0)
+		return err;
+	sn_sched_count_send(0);
+	sn_sched_outside_leave();
+	return 0;
+}
+
 int
 snow_timer_send_after(uint64_t pid, int64_t ms, const void *msg,
     uint64_t size)
@@ -337,6 +398,8 @@ snow_timer_send_after(uint64_t pid, int64_t ms, const void *msg,
 		return err;
 	if (ms <= 0)
 		return snow_actor_send(pid, msg, size);
+	if (ms >= SNOW_TIMEOUT_FOREVER_MS)
+		return send_never(pid);
 	if (in_actor())
 		return sn_actor_send_after(pid, ms, msg, size);
 	if ((err = sn_sched_outside_enter()) != 0)

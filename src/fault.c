@@ -1,5 +1,6 @@
 /*
- * Stack overflow reports; see fault.h.
+ * Stack overflow reports, hibernated stacks put back, and who owns
+ * SIGSEGV and SIGBUS; see fault.h.
  */
 #include "config.h"
 
@@ -13,12 +14,24 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <snow/runtime.h>
+
 #include "fault.h"
 #include "scheduler.h"
 
 #define SN_ALTSTACK_SIZE	(64 * 1024)
 
+/* What was installed before snow_rt_init_actor(): chained to, put back. */
 static struct sigaction old_segv, old_bus;
+
+/*
+ * The siginfo on_fault() is passing to the handler from before init, on
+ * this thread.  That handler may call snow_rt_handle_fault() itself (an
+ * application that installed it after an earlier runtime had started);
+ * the answer is already known then, and asking twice would let
+ * sn_stack_fault() retry an access it has just refused.
+ */
+static SN_TLS const void *chaining;
 
 /* Append the decimal digits of v; async-signal-safe, unlike printf. */
 static char *
@@ -115,21 +128,24 @@ chain(int sig, siginfo_t *si, void *uctx)
 	}
 }
 
-static void
-on_fault(int sig, siginfo_t *si, void *uctx)
+/*
+ * The runtime's part of a fault: true when it was a hibernated stack,
+ * put back now, so that the access may run again.  An overflow into a
+ * guard is reported and aborts.  Runs with every signal blocked: it may
+ * take a slab lock.
+ */
+static bool
+handle(int sig, const siginfo_t *si)
 {
 	struct sn_worker *w = sn_worker_self();
 	struct sn_proc *p = w != NULL ? w->current : NULL;
 	const char *addr = si->si_addr;
 	struct sigaction dfl;
-	int saved = errno;
 
 	/* A hibernated stack, touched: put back, the access runs again. */
 	if (sig == SIGSEGV && si->si_code == SEGV_ACCERR &&
-	    sn_stack_fault(&sn_rt.pool, addr)) {
-		errno = saved;
-		return;
-	}
+	    sn_stack_fault(&sn_rt.pool, addr))
+		return true;
 	if (p != NULL && si->si_code > 0 && addr < (const char *)p->stack_lo &&
 	    addr >= (const char *)p->stack_lo - sn_rt.pool.guard_size) {
 		report_overflow(p, addr);
@@ -138,34 +154,96 @@ on_fault(int sig, siginfo_t *si, void *uctx)
 		sigaction(SIGABRT, &dfl, NULL);
 		abort();
 	}
-	chain(sig, si, uctx);
+	return false;
+}
+
+static void
+on_fault(int sig, siginfo_t *si, void *uctx)
+{
+	const void *outer;
+	int saved = errno;
+
+	if (!handle(sig, si)) {
+		outer = chaining;
+		chaining = si;
+		chain(sig, si, uctx);
+		chaining = outer;
+	}
 	errno = saved;
+}
+
+SNOW_API int
+snow_rt_handle_fault(int sig, void *info, void *ucontext)
+{
+	const siginfo_t *si = info;
+	sigset_t all, mask;
+	int saved = errno, ours;
+
+	(void)ucontext;
+	if ((sig != SIGSEGV && sig != SIGBUS) || si == NULL ||
+	    si == chaining ||
+	    atomic_load(&sn_rt.state) == SN_RT_DOWN)
+		return 0;
+	/* The application's handler may leave signals open; ours may not
+	 * be interrupted while it holds a slab lock. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &mask);
+	ours = handle(sig, si);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	errno = saved;
+	return ours;
+}
+
+static bool
+is_ours(const struct sigaction *sa)
+{
+	return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == on_fault;
 }
 
 int
 sn_fault_install(void)
 {
-	struct sigaction sa;
+	struct sigaction sa, prev_segv, prev_bus;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_fault;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
 	/* Nothing may interrupt it while it holds a slab lock (stack.c). */
 	sigfillset(&sa.sa_mask);
-	if (sigaction(SIGSEGV, &sa, &old_segv) != 0)
+	if (sigaction(SIGSEGV, &sa, &prev_segv) != 0)
 		return errno;
-	if (sigaction(SIGBUS, &sa, &old_bus) != 0) {
-		sigaction(SIGSEGV, &old_segv, NULL);
+	if (sigaction(SIGBUS, &sa, &prev_bus) != 0) {
+		sigaction(SIGSEGV, &prev_segv, NULL);
 		return errno;
 	}
+	/* Ours still there from an earlier run (an application put back
+	 * what it found when it installed its own): chaining to it would
+	 * call itself; keep what was there before that run. */
+	if (!is_ours(&prev_segv))
+		old_segv = prev_segv;
+	if (!is_ours(&prev_bus))
+		old_bus = prev_bus;
 	return 0;
+}
+
+/*
+ * Put back the handler from before init, unless the application has
+ * installed one of its own since: that one stays.
+ */
+static void
+restore(int sig, const struct sigaction *old)
+{
+	struct sigaction cur;
+
+	if (sigaction(sig, NULL, &cur) == 0 && is_ours(&cur))
+		sigaction(sig, old, NULL);
 }
 
 void
 sn_fault_remove(void)
 {
-	sigaction(SIGSEGV, &old_segv, NULL);
-	sigaction(SIGBUS, &old_bus, NULL);
+	restore(SIGSEGV, &old_segv);
+	restore(SIGBUS, &old_bus);
 }
 
 int

@@ -19,41 +19,166 @@
  * that came in is seen when it parks the actor again, as the scheduler's
  * park does (the repark hook).  The actor's stack comes back in run()
  * before it resumes.
+ *
+ * A sweep never walks the process table: it looks only at candidates.
+ * An actor is listed (hib_queued, proc.h) when it parks in an untimed
+ * receive with hibernation allowed, on its worker's hib_cand, or when a
+ * fault or a thaw puts its stack back while it stays parked, on
+ * pool->touched; both are pushed lock-free and taken whole.  The sweep
+ * sorts what it takes: actors no longer parked leave the lists (their
+ * next park lists them again); those that parked less than a period ago
+ * wait on the later list for the next sweep; the rest are due, grouped by
+ * slab (sn_stack_due()) so that neighbours hibernate as one run, and are
+ * hibernated a batch of whole slabs at a time.  Those the mapping budget
+ * refuses wait on the refused list, which is not looked at again until a
+ * thaw has given mappings back and there is room: past the budget, actors
+ * stay parked with their stacks in place and the sweeps stop.  So a sweep
+ * costs what it hibernates, plus one look at each actor that parked since
+ * the last, and when nothing is listed, nothing: idle workers then sleep
+ * without a timeout.
+ *
+ * The lists belong to one sweeper at a time (pool->sweep.busy), and a
+ * listed block stays listed through its actor's exit and its reuse by
+ * another: hib_queued is changed only by whoever owns the listing, and
+ * each entry is checked for what it is now when it is looked at.
  */
-struct hib_scan {
-	uint64_t gen;			/* this sweep's number */
-	struct sn_proc *taken;		/* chained through next */
-	unsigned n;
-	bool more;			/* some must wait for another sweep */
-	bool full;			/* some are due now, past the batch */
-};
+
+static bool
+may_hibernate(const struct sn_proc *p, uint64_t word)
+{
+	return (word & (SN_WAIT_KIND_MASK | SN_WAIT_TIMED)) == SN_WAIT_MSG &&
+	    atomic_load_explicit(&p->hib_ok, memory_order_relaxed) &&
+	    atomic_load_explicit(&p->hib_state, memory_order_relaxed) !=
+	    SN_HIB_OUT;
+}
 
 static void
-hib_take(struct sn_proc *p, void *arg)
+push_on(_Atomic(struct sn_proc *) *head, struct sn_proc *p)
 {
-	struct hib_scan *scan = arg;
+	p->hib_next = atomic_load_explicit(head, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(head, &p->hib_next, p,
+	    memory_order_release, memory_order_relaxed))
+		;
+}
+
+void
+sn_hib_candidate(struct sn_worker *w, struct sn_proc *p)
+{
+	uint8_t none = SN_HIBQ_NONE;
+
+	/* After the wait word's fence: see unlist(). */
+	if (atomic_load(&p->hib_queued) != SN_HIBQ_NONE ||
+	    !atomic_load_explicit(&p->hib_ok, memory_order_relaxed) ||
+	    sn_rt.pool.mem_fd < 0 ||
+	    !atomic_compare_exchange_strong(&p->hib_queued, &none,
+	    SN_HIBQ_LISTED))
+		return;
+	push_on(&w->hib_cand, p);
+}
+
+static void
+later(struct sn_stack_pool *pool, struct sn_proc *p)
+{
+	p->hib_next = pool->sweep.later;
+	pool->sweep.later = p;
+	atomic_fetch_add_explicit(&pool->sweep.nlater, 1,
+	    memory_order_relaxed);
+}
+
+static void
+refuse(struct sn_stack_pool *pool, struct sn_proc *p)
+{
+	p->hib_next = pool->sweep.refused;
+	pool->sweep.refused = p;
+	atomic_fetch_add_explicit(&pool->sweep.nrefused, 1,
+	    memory_order_relaxed);
+}
+
+/*
+ * p, whose listing the sweep owns, leaves the lists: its next untimed
+ * park lists it again.  A park already under way (a wait word other than
+ * seen) may have looked before the store and left it to us: the store and
+ * the load here, the wait word's store and the load of hib_queued there,
+ * each with a full fence, so one of us sees the other.
+ */
+static void
+unlist(struct sn_stack_pool *pool, struct sn_proc *p, uint64_t seen)
+{
+	uint8_t none = SN_HIBQ_NONE;
+	uint64_t word;
+
+	atomic_store(&p->hib_queued, SN_HIBQ_NONE);
+	word = atomic_load(&p->wait);
+	if (word != seen && may_hibernate(p, word) &&
+	    atomic_compare_exchange_strong(&p->hib_queued, &none,
+	    SN_HIBQ_LISTED))
+		later(pool, p);
+}
+
+/* Sort one listed actor for sweep gen. */
+static void
+classify(struct sn_stack_pool *pool, struct sn_proc *p, uint64_t gen)
+{
 	uint64_t word = atomic_load(&p->wait);
 
-	if ((word & (SN_WAIT_KIND_MASK | SN_WAIT_TIMED)) != SN_WAIT_MSG ||
-	    !atomic_load_explicit(&p->hib_ok, memory_order_relaxed) ||
-	    atomic_load_explicit(&p->hib_state, memory_order_relaxed) ==
-	    SN_HIB_OUT)
-		return;
-	/* Only actors that parked before the previous sweep began. */
-	if (atomic_load_explicit(&p->park_gen, memory_order_relaxed) >=
-	    scan->gen) {
-		scan->more = true;
-		return;
+	if (!may_hibernate(p, word))
+		unlist(pool, p, 0);
+	else if (atomic_load_explicit(&p->park_gen, memory_order_relaxed) >=
+	    gen)
+		later(pool, p);		/* parked less than a period ago */
+	else
+		sn_stack_due(pool, p);
+}
+
+/* Classify a chain; max: at most that many, the rest returned. */
+static struct sn_proc *
+classify_all(struct sn_stack_pool *pool, struct sn_proc *p, uint64_t gen,
+    size_t max, size_t *seen)
+{
+	struct sn_proc *next;
+	size_t n = 0;
+
+	for (; p != NULL && n < max; p = next, n++) {
+		next = p->hib_next;
+		classify(pool, p, gen);
 	}
-	if (scan->n >= SN_HIB_BATCH) {
-		scan->more = scan->full = true;
-		return;
-	}
-	if (!atomic_compare_exchange_strong(&p->wait, &word, 0))
-		return;
-	p->next = scan->taken;
-	scan->taken = p;
-	scan->n++;
+	if (seen != NULL)
+		*seen = n;
+	return p;
+}
+
+/* Whether the budget has room for another run. */
+static bool
+room(struct sn_stack_pool *pool)
+{
+	return sn_stack_vmas(pool) + 2 <= pool->vma_budget;
+}
+
+static bool
+retry_refused(struct sn_stack_pool *pool)
+{
+	return atomic_load_explicit(&pool->sweep.nrefused,
+	    memory_order_relaxed) != 0 &&
+	    atomic_load(&pool->vma_freed) !=
+	    atomic_load_explicit(&pool->sweep.refused_freed,
+	    memory_order_relaxed) && room(pool);
+}
+
+/* Whether a sweep would find anything to do: a few loads. */
+static bool
+pending(struct sn_stack_pool *pool)
+{
+	unsigned i;
+
+	if (atomic_load_explicit(&pool->sweep.ndue, memory_order_relaxed) ||
+	    atomic_load_explicit(&pool->sweep.nlater, memory_order_relaxed) ||
+	    atomic_load_explicit(&pool->touched, memory_order_relaxed))
+		return true;
+	for (i = 0; i < sn_rt.nworkers; i++)
+		if (atomic_load_explicit(&sn_rt.workers[i].hib_cand,
+		    memory_order_relaxed) != NULL)
+			return true;
+	return retry_refused(pool);
 }
 
 /* Bytes of p's stack in use, from its saved stack pointer up; 0 if the
@@ -67,24 +192,60 @@ live_stack(const struct sn_proc *p)
 	return sp != NULL && sp >= lo && sp < top ? (size_t)(top - sp) : 0;
 }
 
+/* Take what was listed since the last look, and on a new sweep the later
+ * list and (after a thaw gave mappings back) a batch of the refused. */
+static bool
+collect(struct sn_stack_pool *pool, uint64_t gen, bool go_on)
+{
+	struct sn_proc *p;
+	size_t n, retried = 0;
+	unsigned i;
+
+	for (i = 0; i < sn_rt.nworkers; i++) {
+		_Atomic(struct sn_proc *) *head = &sn_rt.workers[i].hib_cand;
+
+		if (atomic_load_explicit(head, memory_order_relaxed) != NULL)
+			(void)classify_all(pool, atomic_exchange_explicit(head,
+			    NULL, memory_order_acquire), gen, SIZE_MAX, NULL);
+	}
+	(void)classify_all(pool, sn_stack_touched_take(pool), gen, SIZE_MAX,
+	    NULL);
+	if (go_on)
+		return false;
+	p = pool->sweep.later;
+	pool->sweep.later = NULL;
+	atomic_store_explicit(&pool->sweep.nlater, 0, memory_order_relaxed);
+	(void)classify_all(pool, p, gen, SIZE_MAX, NULL);
+	if (!retry_refused(pool))
+		return false;
+	pool->sweep.refused = classify_all(pool, pool->sweep.refused, gen,
+	    SN_HIB_BATCH, &n);
+	atomic_fetch_sub_explicit(&pool->sweep.nrefused, n,
+	    memory_order_relaxed);
+	retried = n;
+	return retried != 0;
+}
+
 /*
  * One sweep, unless another began less than a period ago (go_on: this
  * worker's last sweep stopped at its batch, carry on with the same
- * generation).  True when it stopped at its batch too, having hibernated
- * some.  Only while every other worker sleeps: a sweep holds table locks
- * that busy workers' exits and sends would wait on; the last worker to go
- * idle does it.
+ * generation).  True when more are due now.  Only while every other
+ * worker sleeps: a sweep holds actors' wakes that busy workers' sends
+ * would have to leave for the repark; the last worker to go idle does it.
  */
 bool
 sn_hib_sweep(struct sn_worker *w, bool go_on, sn_hib_repark_fn repark)
 {
-	uint64_t now = sn_now_ns(), last = atomic_load(&sn_rt.hib_last_ns);
-	struct hib_scan scan = { 0 };
-	struct sn_proc *p, *next;
-	size_t n;
+	struct sn_stack_pool *pool = &sn_rt.pool;
+	struct sn_proc **batch = w->hib_batch, *p;
+	uint64_t now, last, gen, freed, word;
+	size_t n, m, i, done;
+	bool busy = false, retried;
 
-	if (sn_rt.pool.mem_fd < 0)
+	if (pool->mem_fd < 0 || !pending(pool)) {
+		w->hib_more = false;
 		return false;
+	}
 	if (atomic_load(&sn_rt.nidle) + 1 < sn_rt.nworkers) {
 		/* The last worker to go idle sweeps instead (park()). */
 		if (!atomic_load_explicit(&sn_rt.hib_wanted,
@@ -93,45 +254,78 @@ sn_hib_sweep(struct sn_worker *w, bool go_on, sn_hib_repark_fn repark)
 		return false;
 	}
 	atomic_store(&sn_rt.hib_wanted, false);
+	if (!atomic_compare_exchange_strong(&pool->sweep.busy, &busy, true)) {
+		w->hib_more = true;	/* another is at it: look again */
+		return false;
+	}
+	now = sn_now_ns();
+	last = atomic_load(&sn_rt.hib_last_ns);
 	if (go_on) {
 		atomic_store(&sn_rt.hib_last_ns, now);
-		scan.gen = atomic_load(&sn_rt.hib_gen) - 1;	/* the same */
+		gen = atomic_load(&sn_rt.hib_gen) - 1;	/* the same */
 	} else if ((int64_t)(now - last) < (int64_t)SN_HIB_PERIOD ||
 	    !atomic_compare_exchange_strong(&sn_rt.hib_last_ns, &last, now)) {
 		/* Swept a moment ago, maybe before what just parked here:
 		 * come back for it after a period. */
+		atomic_store(&pool->sweep.busy, false);
 		w->hib_more = true;
 		return false;
 	} else {
 		/* Eligible: parked before the previous sweep began. */
-		scan.gen = atomic_fetch_add(&sn_rt.hib_gen, 1);
+		gen = atomic_fetch_add(&sn_rt.hib_gen, 1);
 	}
 	/* all_blocked() must not judge while we hold actors' wakes. */
 	atomic_fetch_add(&sn_rt.sweeping, 1);
-	sn_ptable_foreach(&sn_rt.ptable, hib_take, &scan);
-	w->hib_more = scan.more;
-	n = 0;
-	for (p = scan.taken; p != NULL; p = p->next) {
+	freed = atomic_load(&pool->vma_freed);
+	retried = collect(pool, gen, go_on);
+
+	/* A batch of whole slabs' due actors: take their wakes. */
+	n = sn_stack_due_take(pool, batch, SN_HIB_BATCH);
+	for (i = m = 0; i < n; i++) {
+		p = batch[i];
+		word = atomic_load(&p->wait);
+		if (!may_hibernate(p, word) ||
+		    !atomic_compare_exchange_strong(&p->wait, &word, 0)) {
+			unlist(pool, p, 0);	/* woken meanwhile */
+			continue;
+		}
+		if (atomic_load_explicit(&p->park_gen, memory_order_relaxed) >=
+		    gen) {
+			/* Woken and parked again since it was found. */
+			later(pool, p);
+			repark(w, p, word);
+			continue;
+		}
 		/* Touched since it last hibernated: drop the old copy. */
 		if (atomic_load_explicit(&p->hib_state, memory_order_relaxed) !=
 		    SN_HIB_LIVE)
-			sn_stack_thaw(&sn_rt.pool, p);
+			sn_stack_thaw(pool, p);
 		p->hib_len = live_stack(p);
-		w->hib_batch[n++] = p;
+		batch[m++] = p;
 	}
-	n = sn_stack_hibernate(&sn_rt.pool, w->hib_batch, n);
-	sn_count(&w->n_hibernated, n);
-	for (p = scan.taken; p != NULL; p = next) {
-		next = p->next;
-		p->next = NULL;
-		if (atomic_load_explicit(&p->hib_state, memory_order_relaxed) !=
-		    SN_HIB_OUT)	/* not again until it parks again */
-			atomic_store_explicit(&p->park_gen, UINT64_MAX,
-			    memory_order_relaxed);
-		/* Parked again, as it was. */
-		repark(w, p, p->wait_seq << SN_WAIT_SEQ_SHIFT |
-		    SN_WAIT_MSG);
+	done = sn_stack_hibernate(pool, batch, m);
+	sn_count(&w->n_hibernated, done);
+	for (i = 0; i < m; i++) {
+		p = batch[i];
+		word = p->wait_seq << SN_WAIT_SEQ_SHIFT | SN_WAIT_MSG;
+		if (atomic_load_explicit(&p->hib_state, memory_order_relaxed) ==
+		    SN_HIB_OUT) {
+			repark(w, p, word);	/* hib_queued: SN_HIBQ_OUT */
+		} else if (p->hib_len != 0) {
+			refuse(pool, p);	/* the budget: until a thaw */
+			repark(w, p, word);
+		} else {
+			/* Cannot as it is: not again until it parks again. */
+			repark(w, p, word);
+			unlist(pool, p, word);
+		}
 	}
+	if (retried && done == 0)	/* nothing fits: stop retrying */
+		atomic_store_explicit(&pool->sweep.refused_freed, freed,
+		    memory_order_relaxed);
 	atomic_fetch_sub(&sn_rt.sweeping, 1);
-	return scan.full && n > 0;
+	n = atomic_load_explicit(&pool->sweep.ndue, memory_order_relaxed);
+	atomic_store(&pool->sweep.busy, false);
+	w->hib_more = pending(pool);
+	return n != 0;
 }

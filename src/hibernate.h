@@ -22,10 +22,18 @@ typedef void (*sn_hib_repark_fn)(struct sn_worker *w, struct sn_proc *p,
     uint64_t word);
 
 /*
+ * From the scheduler's park, on worker w, once p's wait word (an untimed
+ * receive) is published and fenced: list p for the sweeps unless it is
+ * listed already or may not hibernate.  A load or two when it is.
+ */
+void sn_hib_candidate(struct sn_worker *w, struct sn_proc *p);
+
+/*
  * One sweep by idle worker w, unless another began less than a period ago
  * (go_on: w's last sweep stopped at its batch, carry on with the same
- * generation).  True when it stopped at its batch too, having hibernated
- * some.
+ * generation).  True when more actors are due now, past its batch.  Costs
+ * nothing (a few loads) when nothing is listed, and leaves w->hib_more
+ * clear then, so that idle workers sleep without a timeout.
  */
 bool sn_hib_sweep(struct sn_worker *w, bool go_on, sn_hib_repark_fn repark);
 

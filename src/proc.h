@@ -16,6 +16,7 @@
 
 #include "context.h"
 #include "internal.h"
+#include "links.h"
 #include "mailbox.h"
 
 struct sn_name;
@@ -47,11 +48,8 @@ enum sn_wait_kind {
 #define SN_WAIT_TIMED		4u	/* a timer of worker timer_worker */
 #define SN_WAIT_SEQ_SHIFT	3
 
-/* PIDs an actor is linked to; under its process table shard's lock. */
-struct sn_links {
-	uint64_t *pids;
-	uint32_t n, cap;
-};
+/* PIDs an actor is linked to (struct sn_links, in links.h): under its
+ * process table shard's lock. */
 
 /*
  * Where a parked actor's stack is (see stack.c).  Changed only under its
@@ -62,6 +60,17 @@ enum sn_hib_state {
 	SN_HIB_OUT = 1,		/* in hib; the stack is PROT_NONE and empty */
 	SN_HIB_TOUCHED = 2	/* put back when something touched it; hib
 				 * is freed when the actor next runs */
+};
+
+/*
+ * Whether a block is on one of the hibernation sweep's lists (see
+ * hibernate.c).  The link and this word outlive the actor: a block that
+ * is reused while listed stays listed, and the sweep checks what it finds.
+ */
+enum sn_hib_queued {
+	SN_HIBQ_NONE = 0,	/* on no list: its next untimed park lists it */
+	SN_HIBQ_LISTED = 1,	/* on a list, or held by the sweep */
+	SN_HIBQ_OUT = 2		/* hibernated: a thaw lists it again */
 };
 
 /* Spawn arguments up to this size are copied into the block itself. */
@@ -105,6 +114,8 @@ struct sn_proc {
 	_Atomic uint8_t hib_state;	/* enum sn_hib_state */
 	void *hib;			/* the copy, or NULL */
 	size_t hib_len;			/* bytes below the stack top */
+	struct sn_proc *hib_next;	/* on a hibernation list */
+	_Atomic uint8_t hib_queued;	/* enum sn_hib_queued */
 
 	unsigned char args_inline[SN_ARGS_INLINE] __attribute__((aligned(16)));
 };

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "scheduler.h"
 
 #define SN_LOW_EVERY	8	/* a low-priority pick per this many */
+#define SN_NORMAL_EVERY	4	/* normal before high once per this many */
 #define SN_FAIR_EVERY	61	/* FIFO and global queue before the deque */
 #define SN_IDLE_SPINS	4096	/* empty picks (about 0.5 ms) before a worker sleeps */
 #define SN_DEQUE_LOG2	8	/* initial deque size, grows on demand */
@@ -30,12 +32,12 @@
 #define SN_PID_BLOCK	256	/* PIDs a worker takes from the counter at once */
 #define SN_NEXT_STREAK	32	/* picks in a row from the next slot */
 #define SN_NEXT_HUNGRY	256	/* empty picks before a thief takes a next slot */
+#define SN_TIMER_GRACE	1000000ull	/* ns a busy worker's timer may be late
+					 * before an idle worker fires it */
 
-/* The locks live as long as the process: a spawn that races a shutdown
- * may still signal through them. */
+/* The lock and the futex word live as long as the process: a spawn that
+ * races a shutdown may still signal through them. */
 struct sn_runtime sn_rt = {
-	.done_lock = PTHREAD_MUTEX_INITIALIZER,
-	.done_cond = PTHREAD_COND_INITIALIZER,
 	.idle_lock = PTHREAD_MUTEX_INITIALIZER,
 };
 SN_TLS int32_t sn_budget;
@@ -130,12 +132,22 @@ proc_main(void *arg)
 
 /* ---- Quiescence ---- */
 
+/*
+ * Tell snow_rt_run_scheduler() to look again.  A futex word rather than a
+ * mutex and condition variable: an outside thread's send ends here, and
+ * a signal handler on the thread that waits in shutdown may send (to ask
+ * an actor to stop, say) while that thread would be holding the mutex.
+ * Bumping the word first and reading the waiter count after, against a
+ * waiter that counts itself first and waits on the word's old value,
+ * loses no wake.
+ */
 static void
 done_signal(void)
 {
-	pthread_mutex_lock(&sn_rt.done_lock);
-	pthread_cond_broadcast(&sn_rt.done_cond);
-	pthread_mutex_unlock(&sn_rt.done_lock);
+	atomic_fetch_add(&sn_rt.done_seq, 1);
+	if (atomic_load(&sn_rt.done_waiters) != 0)
+		syscall(SYS_futex, &sn_rt.done_seq, FUTEX_WAKE_PRIVATE, INT_MAX,
+		    NULL, NULL, 0);
 }
 
 /*
@@ -276,15 +288,134 @@ unlist(struct sn_worker *w)
 	return was;
 }
 
+/* ---- Timers of busy workers ----
+ *
+ * A worker fires its own timers between picks, and sleeps towards the
+ * next one.  One held by an actor that never yields fires nothing, so
+ * idle workers watch the heaps of the workers that are not asleep: one of
+ * them (the watcher) sleeps only until the earliest such deadline plus
+ * SN_TIMER_GRACE, and takes over the timers still not fired by then.  The
+ * grace keeps idle workers from racing an owner that is merely busy (it
+ * looks at its heap every slice, every few microseconds).  Go's sysmon
+ * thread does this job there; here the idle workers do it, so an idle
+ * runtime still sleeps.
+ *
+ * A heap may need a watcher when its owner adds an earlier timer, or
+ * leaves its sleep and runs; a watcher leaving its sleep for work hands
+ * the job on the same way: timer_watch() wakes an idle worker when no
+ * watcher would wake in time.  Of two such events racing, a seq_cst
+ * fence on each side (an owner publishes its deadline then reads
+ * watch_due; a sleeper says it is parked then reads the heaps) makes at
+ * least one see the other, and a needless wake costs only a futex call.
+ */
+
+/* The earliest deadline in the heaps of workers other than self that
+ * are not asleep, UINT64_MAX when none. */
+static uint64_t
+busy_timers_next(const struct sn_worker *self)
+{
+	uint64_t due = UINT64_MAX, d;
+	unsigned i;
+
+	for (i = 0; i < sn_rt.nworkers; i++) {
+		struct sn_worker *v = &sn_rt.workers[i];
+
+		if (v == self || atomic_load(&v->parked))
+			continue;
+		d = sn_timers_next(&v->timers);
+		if (d < due)
+			due = d;
+	}
+	return due;
+}
+
+/* Make sure some idle worker looks at the heaps by deadline + grace. */
+static void
+timer_watch(uint64_t deadline)
+{
+	if (deadline >= UINT64_MAX - SN_TIMER_GRACE)
+		return;		/* never */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load(&sn_rt.nidle) != 0 &&
+	    deadline + SN_TIMER_GRACE < atomic_load(&sn_rt.watch_due))
+		wake_listed();
+}
+
+/* Become the watcher until due, unless one wakes earlier already. */
+static void
+watch_take(struct sn_worker *w, uint64_t due)
+{
+	uint64_t cur = atomic_load(&sn_rt.watch_due);
+
+	while (due < cur)
+		if (atomic_compare_exchange_weak(&sn_rt.watch_due, &cur, due)) {
+			w->watching = due;
+			return;
+		}
+}
+
+/* Leaving the sleep: no longer the watcher, if we still were. */
+static void
+watch_drop(struct sn_worker *w)
+{
+	uint64_t mine = w->watching;
+
+	if (mine == UINT64_MAX)
+		return;
+	w->watching = UINT64_MAX;
+	(void)atomic_compare_exchange_strong(&sn_rt.watch_due, &mine,
+	    UINT64_MAX);
+}
+
 /*
- * Sleep until woken, or until this worker's next timer is due; returns at
- * once if work or a stop shows up while we are getting listed.  Always
- * returns off the idle list.
+ * About to run an actor after a sleep: our own heap is a busy one now,
+ * and if we were the watcher, someone else must watch the others.
  */
 static void
+watch_handoff(struct sn_worker *w)
+{
+	uint64_t own = sn_timers_next(&w->timers), other = busy_timers_next(w);
+
+	timer_watch(own < other ? own : other);
+}
+
+/* Take over the timers that busy workers let pass their deadline. */
+static void
+timers_rescue(struct sn_worker *w)
+{
+	uint64_t now = sn_now_ns();
+	struct sn_timer tm;
+	unsigned i;
+
+	for (i = 0; i < sn_rt.nworkers; i++) {
+		struct sn_worker *v = &sn_rt.workers[i];
+
+		if (v == w || sn_timers_next(&v->timers) + SN_TIMER_GRACE > now)
+			continue;
+		while (sn_timers_pop_due(&v->timers, now, &tm))
+			sn_actor_fire(&tm);
+	}
+}
+
+static bool
+park_leave(struct sn_worker *w, bool woken)
+{
+	atomic_store(&w->parked, false);
+	watch_drop(w);
+	return woken;
+}
+
+/*
+ * Sleep until woken, or until this worker's next timer is due, or, as
+ * the watcher, until a busy worker's timer is overdue; returns at once if
+ * work or a stop shows up while we are getting listed.  Always returns
+ * off the idle list; true when someone woke us, false when the time
+ * came.
+ */
+static bool
 park(struct sn_worker *w)
 {
-	uint64_t due, now;
+	uint64_t due, now, watch;
 
 	pthread_mutex_lock(&sn_rt.idle_lock);
 	atomic_store_explicit(&w->wake_word, 0, memory_order_relaxed);
@@ -294,6 +425,7 @@ park(struct sn_worker *w)
 	atomic_fetch_add(&sn_rt.nidle, 1);
 	atomic_fetch_add(&sn_rt.park_epoch, 1);
 	pthread_mutex_unlock(&sn_rt.idle_lock);
+	atomic_store(&w->parked, true);
 
 	atomic_thread_fence(memory_order_seq_cst);
 	/* snow_rt_run_scheduler() may be waiting for the end, or for the
@@ -302,10 +434,17 @@ park(struct sn_worker *w)
 		done_signal();
 	if (atomic_load(&sn_rt.stop) || work_visible()) {
 		if (unlist(w))
-			return;
+			return park_leave(w, false);
 		/* Someone already took us off the list: their wake is due. */
 	}
 	due = sn_timers_next(&w->timers);
+	watch = busy_timers_next(w);
+	if (watch != UINT64_MAX) {
+		watch += SN_TIMER_GRACE;
+		watch_take(w, watch);
+		if (watch < due)
+			due = watch;
+	}
 	/* Come back to sweep: for actors a sweep of ours left for later,
 	 * or, last to go idle, for one that others put off while we were
 	 * busy (they may have gone idle at the same moment as we did). */
@@ -324,12 +463,13 @@ park(struct sn_worker *w)
 			 * deadlock check never sees us idle with a wake-up
 			 * half delivered. */
 			if (unlist(w))
-				return;
+				return park_leave(w, false);
 			due = UINT64_MAX;	/* a wake is due: wait for it */
 			continue;
 		}
 		futex_wait_for(&w->wake_word, 0, due - now);
 	}
+	return park_leave(w, true);
 }
 
 /* ---- Queues ---- */
@@ -405,19 +545,15 @@ next_take(struct sn_worker *w)
 	return NULL;
 }
 
+/* Normal work of this worker and the global normal queue. */
 static struct sn_proc *
-pick(struct sn_worker *w, bool hungry)
+pick_normal(struct sn_worker *w, uint64_t tick)
 {
-	uint64_t tick = ++w->tick;
 	struct sn_proc *p;
 
-	if ((p = sn_runq_pop(&sn_rt.high)) != NULL)
-		return p;
 	if ((p = next_take(w)) != NULL)
 		return p;
 	w->next_streak = 0;
-	if (tick % SN_LOW_EVERY == 0 && (p = sn_runq_pop(&sn_rt.low)) != NULL)
-		return p;
 	if (tick % SN_FAIR_EVERY == 0) {
 		/* The deque is LIFO: without this, an actor that keeps
 		 * spawning would hold back the ones waiting behind it. */
@@ -427,7 +563,34 @@ pick(struct sn_worker *w, bool hungry)
 	}
 	if ((p = sn_deque_pop(&w->dq)) != NULL ||
 	    (p = sn_runq_pop(&w->fifo)) != NULL ||
-	    (p = sn_runq_pop(&sn_rt.normal)) != NULL ||
+	    (p = sn_runq_pop(&sn_rt.normal)) != NULL)
+		return p;
+	return NULL;
+}
+
+/*
+ * High before normal before low, but each lower class has a share that no
+ * load above it can take away, as the Erlang VM interleaves low with
+ * normal: every SN_LOW_EVERY-th pick looks at low first, and every
+ * SN_NORMAL_EVERY-th looks at normal before high.  So with every class
+ * busy, high gets 6 picks in 8, normal and low one each; the price is
+ * that high is not strictly first, which a runtime without preemption by
+ * priority could not promise anyway (a running normal actor keeps its
+ * worker until its slice ends).
+ */
+static struct sn_proc *
+pick(struct sn_worker *w, bool hungry)
+{
+	uint64_t tick = ++w->tick;
+	struct sn_proc *p;
+
+	if (tick % SN_LOW_EVERY == 0 && (p = sn_runq_pop(&sn_rt.low)) != NULL)
+		return p;
+	if (tick % SN_NORMAL_EVERY != 0 &&
+	    (p = sn_runq_pop(&sn_rt.high)) != NULL)
+		return p;
+	if ((p = pick_normal(w, tick)) != NULL ||
+	    (p = sn_runq_pop(&sn_rt.high)) != NULL ||
 	    (p = sn_runq_pop(&sn_rt.low)) != NULL)
 		return p;
 	return steal(w, hungry);
@@ -494,6 +657,9 @@ park_commit(struct sn_worker *w, struct sn_proc *p, uint64_t word)
 	atomic_store_explicit(&p->state, SN_WAITING, memory_order_relaxed);
 	atomic_store(&p->wait, word);
 	atomic_thread_fence(memory_order_seq_cst);
+	/* A receive with no timeout: a candidate for the sweeps. */
+	if ((word & (SN_WAIT_KIND_MASK | SN_WAIT_TIMED)) == SN_WAIT_MSG)
+		sn_hib_candidate(w, p);
 	if (sn_actor_wake_due(p, (unsigned)(word & SN_WAIT_KIND_MASK)) &&
 	    atomic_compare_exchange_strong(&p->wait, &word, 0)) {
 		sn_sched_woken(p, word);
@@ -529,13 +695,23 @@ run(struct sn_worker *w, struct sn_proc *p)
  * was the last one searching, it wakes a sleeper: more work may follow
  * what it found, and someone should be looking for it.
  */
-static void
+/*
+ * False when enough workers search already: no more spinners than CPUs.
+ * Past that a spinner only takes a CPU from the one that would make work
+ * (and with a thousand workers on two CPUs, starting them took seconds
+ * of every new worker probing every other one).  The count may overshoot
+ * by a racing worker or two, which is harmless.
+ */
+static bool
 spin_begin(struct sn_worker *w)
 {
-	if (!w->spinning) {
-		w->spinning = true;
-		atomic_fetch_add(&sn_rt.nspinning, 1);
-	}
+	if (w->spinning)
+		return true;
+	if (sn_load(&sn_rt.nspinning) >= sn_rt.spin_max)
+		return false;
+	w->spinning = true;
+	atomic_fetch_add(&sn_rt.nspinning, 1);
+	return true;
 }
 
 static void
@@ -556,9 +732,14 @@ timers_run(struct sn_worker *w, bool sweep)
 	uint64_t now;
 
 	if (atomic_load_explicit(&sn_rt.timer_inbox.count,
-	    memory_order_relaxed) != 0)
+	    memory_order_relaxed) != 0) {
+		uint64_t before = sn_timers_next(&w->timers);
+
 		sn_inbox_adopt(&sn_rt.timer_inbox, &w->timers);
-	if (w->timers.n == 0)
+		if (sn_timers_next(&w->timers) < before)
+			timer_watch(sn_timers_next(&w->timers));
+	}
+	if (sn_timers_next(&w->timers) == UINT64_MAX && !sweep)
 		return;
 	now = sn_now_ns();
 	while (sn_timers_pop_due(&w->timers, now, &tm))
@@ -569,8 +750,41 @@ timers_run(struct sn_worker *w, bool sweep)
 static bool
 timers_pending(struct sn_worker *w)
 {
-	return w->timers.n != 0 || atomic_load_explicit(
+	return sn_timers_next(&w->timers) != UINT64_MAX || atomic_load_explicit(
 	    &sn_rt.timer_inbox.count, memory_order_relaxed) != 0;
+}
+
+/*
+ * A worker thread ends only by returning from worker_main(), which
+ * clears its key first.  If the key's destructor runs with it still set,
+ * the thread is ending under an actor: it called pthread_exit() (or was
+ * cancelled), which unwound the actor's stack and would leave every actor
+ * queued on that worker stranded and shutdown waiting for ever.  That
+ * cannot be undone, so say what happened and abort.
+ */
+static pthread_key_t worker_key;
+static pthread_once_t worker_key_once = PTHREAD_ONCE_INIT;
+
+static void
+worker_thread_end(void *arg)
+{
+	struct sn_worker *w = arg;
+	char line[200];
+	int n;
+
+	n = snprintf(line, sizeof(line), "snow-rt: worker thread %u is ending "
+	    "inside actor %llu (pthread_exit() or cancellation in an actor); "
+	    "its actors cannot go on: aborting\n", w->id,
+	    (unsigned long long)(w->current != NULL ? w->current->pid : 0));
+	if (n > 0)
+		(void)!write(STDERR_FILENO, line, (size_t)n);
+	abort();
+}
+
+static void
+worker_key_create(void)
+{
+	(void)pthread_key_create(&worker_key, worker_thread_end);
 }
 
 static void *
@@ -578,10 +792,13 @@ worker_main(void *arg)
 {
 	struct sn_worker *w = arg;
 	unsigned empty = 0;
+	bool slept = false;
 	struct sn_proc *p;
 
 	tls_worker = w;
 	sn_budget = INT32_MAX;
+	pthread_once(&worker_key_once, worker_key_create);
+	(void)pthread_setspecific(worker_key, w);
 	sn_ctx_init_thread(&w->ctx);
 	/* Without it an overflow is a bare SIGSEGV: report it anyway. */
 	(void)sn_fault_thread_init(&w->altstack);
@@ -593,14 +810,17 @@ worker_main(void *arg)
 		p = pick(w, empty >= SN_NEXT_HUNGRY && empty % 64 == 0);
 		if (p != NULL) {
 			spin_end(w, true);
+			if (slept) {
+				slept = false;
+				watch_handoff(w);
+			}
 			run(w, p);
 			empty = 0;
 			continue;
 		}
 		if (atomic_load(&sn_rt.stop))
 			break;
-		if (++empty < SN_IDLE_SPINS) {
-			spin_begin(w);
+		if (++empty < SN_IDLE_SPINS && spin_begin(w)) {
 			/* Now and then let the kernel run someone else: with
 			 * more threads than CPUs the thread that would give
 			 * us work may be waiting for this one. */
@@ -614,18 +834,25 @@ worker_main(void *arg)
 		/* Stale wake-ups would cut the sleep short, and hold off
 		 * the check for actors blocked for ever. */
 		timers_run(w, true);
+		timers_rescue(w);
 		/* Batch after batch while there is nothing else to do. */
 		for (bool go_on = false; sn_hib_sweep(w, go_on, park_commit) &&
 		    !work_visible() &&
 		    sn_timers_next(&w->timers) > sn_now_ns(); go_on = true)
 			;
-		if (!work_visible())
-			park(w);
+		/* Back from a sleep that timed out, look once and sleep
+		 * again: the spin is for work that may follow work. */
 		empty = 0;
+		if (!work_visible()) {
+			slept = true;
+			if (!park(w))
+				empty = SN_IDLE_SPINS;
+		}
 	}
 	spin_end(w, false);
 	sn_fault_thread_fini(&w->altstack);
 	tls_worker = NULL;
+	(void)pthread_setspecific(worker_key, NULL);
 	return NULL;
 }
 
@@ -652,10 +879,20 @@ args_copy(struct sn_proc *p, const void *args, uint64_t size)
 	return 0;
 }
 
+/*
+ * Set while a thread that is not a worker is inside a call that takes
+ * the runtime's locks.  Workers block asynchronous signals (see
+ * sn_sched_start()), but other threads do not, and a signal handler that
+ * calls in while its thread holds a table or queue lock would wait for
+ * itself for ever: it finds the flag set and fails with EDEADLK instead.
+ */
+static SN_TLS bool tls_in_call;
+
 static void
 outside_cancel(void)
 {
 	atomic_fetch_sub(&sn_rt.outside_live, 1);
+	tls_in_call = false;
 	done_signal();		/* shutdown may be waiting on this count */
 }
 
@@ -667,6 +904,9 @@ outside_cancel(void)
 static int
 outside_enter(void)
 {
+	if (tls_in_call)
+		return EDEADLK;
+	tls_in_call = true;
 	atomic_fetch_add(&sn_rt.outside_live, 1);
 	switch (atomic_load(&sn_rt.state)) {
 	case SN_RT_RUNNING:
@@ -687,6 +927,9 @@ outside_enter(void)
 int
 sn_sched_outside_enter(void)
 {
+	if (tls_in_call)
+		return EDEADLK;
+	tls_in_call = true;
 	atomic_fetch_add(&sn_rt.outside_busy, 1);
 	if (atomic_load(&sn_rt.state) == SN_RT_RUNNING)
 		return 0;
@@ -698,6 +941,7 @@ void
 sn_sched_outside_leave(void)
 {
 	atomic_fetch_sub(&sn_rt.outside_busy, 1);
+	tls_in_call = false;
 	done_signal();
 }
 
@@ -718,8 +962,9 @@ enqueue_new(struct sn_worker *w, struct sn_proc *p)
 
 /*
  * When a thread that spawned ends, its PID block is closed, so the block
- * can be freed once its actors are gone instead of at shutdown.  (Its
- * few cached stacks stay with the pool's slabs until shutdown.)
+ * can be freed once its actors are gone instead of at shutdown, and its
+ * cached stacks go back to the pool: a server that starts a thread per
+ * request would otherwise strand a batch of stacks per thread.
  */
 static pthread_key_t outside_key;
 static pthread_once_t outside_key_once = PTHREAD_ONCE_INIT;
@@ -732,8 +977,10 @@ outside_thread_end(void *unused)
 		return;		/* the runtime is down: nothing to close */
 	/* Running, hence not torn down until we leave: the block is still
 	 * there if it is this runtime's. */
-	if (tls_cache_generation == atomic_load(&rt_generation))
+	if (tls_cache_generation == atomic_load(&rt_generation)) {
 		sn_pidsource_close(&sn_rt.ptable, &tls_pids);
+		sn_pool_flush(&sn_rt.pool, &tls_cache);
+	}
 	sn_sched_outside_leave();
 }
 
@@ -779,6 +1026,11 @@ sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
 		errno = err;
 		return 0;
 	}
+	/* Read only now: the stack size is this runtime's once we are in. */
+	if (args_size > sn_rt.pool.stack_size) {
+		errno = EINVAL;
+		goto fail;
+	}
 	cache = w != NULL ? &w->cache : outside_cache();
 	pids = w != NULL ? &w->pids : &tls_pids;
 	p = sn_pool_get(&sn_rt.pool, cache);
@@ -813,6 +1065,8 @@ sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
 	/* An outside spawn was counted by outside_enter(). */
 	/* After this the actor may run, exit and be reused: use pid only. */
 	enqueue_new(w, p);
+	if (w == NULL)
+		tls_in_call = false;
 	return pid;
 fail:
 	if (w == NULL) {
@@ -859,8 +1113,12 @@ sn_sched_park(struct sn_proc *p, unsigned kind, uint64_t deadline)
 			.u.wake = { p, seq },
 		};
 
+		uint64_t before = sn_timers_next(&w->timers);
+
 		if (sn_timers_add(&w->timers, &tm) != 0)
 			return ENOMEM;
+		if (deadline < before)
+			timer_watch(deadline);
 		/* Live until someone takes the wake: sn_sched_woken(). */
 		atomic_fetch_add(&w->timers.live, 1);
 		p->timer_worker = w->id;
@@ -920,8 +1178,14 @@ sn_sched_timer(const struct sn_timer *tm)
 	struct sn_worker *w = sn_worker_self();
 	int err;
 
-	if (w != NULL)
-		return sn_timers_add(&w->timers, tm);
+	if (w != NULL) {
+		uint64_t before = sn_timers_next(&w->timers);
+
+		err = sn_timers_add(&w->timers, tm);
+		if (err == 0 && tm->deadline < before)
+			timer_watch(tm->deadline);
+		return err;
+	}
 	err = sn_inbox_add(&sn_rt.timer_inbox, tm);
 	if (err == 0)
 		wake_one();
@@ -966,6 +1230,7 @@ worker_init(struct sn_worker *w, unsigned id)
 	memset(w, 0, sizeof(*w));
 	w->id = id;
 	w->rng = 0x9e3779b97f4a7c15ull * (id + 1);
+	w->watching = UINT64_MAX;
 	err = sn_deque_init(&w->dq, SN_DEQUE_LOG2);
 	if (err != 0)
 		return err;
@@ -994,14 +1259,14 @@ worker_destroy(struct sn_worker *w)
 	sn_deque_destroy(&w->dq);
 }
 
+/* outside: spawns by threads that are not workers, counted in spawned. */
 static void
-stats_collect(struct snow_rt_stats *out)
+stats_collect(struct snow_rt_stats *out, int64_t outside)
 {
 	unsigned i;
 
 	memset(out, 0, sizeof(*out));
-	/* Outside spawns still in flight are counted too, until refused. */
-	out->spawned = (uint64_t)sn_load(&sn_rt.outside_live);
+	out->spawned = (uint64_t)outside;
 	out->workers = sn_rt.nworkers;
 	out->stacks_mapped = sn_load(&sn_rt.pool.mapped);
 	out->sent = sn_load(&sn_rt.outside_sent);
@@ -1029,8 +1294,8 @@ sn_sched_stats(struct snow_rt_stats *out)
 	pthread_mutex_lock(&stats_lock);
 	if (atomic_load(&sn_rt.state) == SN_RT_DOWN)
 		*out = last_stats;
-	else
-		stats_collect(out);
+	else	/* outside spawns in flight count too, until refused */
+		stats_collect(out, sn_load(&sn_rt.outside_live));
 	pthread_mutex_unlock(&stats_lock);
 }
 
@@ -1114,6 +1379,46 @@ build(unsigned nworkers, size_t stack_size, unsigned *made)
 	return 0;
 }
 
+/*
+ * Workers block every asynchronous signal: a handler run on a worker
+ * would run on an actor's stack, in the middle of the scheduler, where
+ * any runtime call it made could wait for a lock its own thread holds.
+ * Process-directed signals go to the application's threads instead.  The
+ * faults of the code itself stay deliverable (a stack overflow is
+ * reported from SIGSEGV), and SIGPROF, so that profilers see actors.
+ */
+static void
+worker_sigmask(sigset_t *set)
+{
+	static const int kept[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP,
+	    SIGSYS, SIGABRT, SIGPROF };
+	size_t i;
+
+	sigfillset(set);
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		sigdelset(set, kept[i]);
+}
+
+static int
+start_workers(unsigned nworkers)
+{
+	sigset_t mask, saved;
+	unsigned i;
+	int err = 0;
+
+	/* A new thread inherits the mask of the one that creates it. */
+	worker_sigmask(&mask);
+	pthread_sigmask(SIG_BLOCK, &mask, &saved);
+	for (i = 0; err == 0 && i < nworkers; i++) {
+		struct sn_worker *w = &sn_rt.workers[i];
+
+		err = pthread_create(&w->thread, NULL, worker_main, w);
+		w->started = err == 0;
+	}
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	return err;
+}
+
 /* SNOW_HIBERNATE=0: actors do not hibernate unless they ask to.
  * 0, 1, or -1 for anything but "0", "1" or nothing. */
 static int
@@ -1127,9 +1432,9 @@ hib_default_from_env(void)
 }
 
 int
-sn_sched_start(unsigned nworkers, size_t stack_size)
+sn_sched_start(unsigned nworkers, unsigned ncpus, size_t stack_size)
 {
-	unsigned made, i;
+	unsigned made;
 	bool faults = false;
 	int err, hib;
 
@@ -1139,10 +1444,16 @@ sn_sched_start(unsigned nworkers, size_t stack_size)
 
 	/* Field by field: state may be read by a spawn on another thread. */
 	sn_rt.workers = NULL;
-	sn_rt.main_pid = 0;
+	atomic_store(&sn_rt.main_pid, 0);
 	sn_rt.idle_head = NULL;
-	atomic_store(&sn_rt.outside_live, 0);
-	atomic_store(&sn_rt.outside_busy, 0);
+	/*
+	 * Not outside_live nor outside_busy: a thread racing this start may
+	 * have counted itself in already (it then sees the state and counts
+	 * itself out again), and a reset between the two would leave the
+	 * count one short for the whole life of this runtime, so that
+	 * shutdown would not wait for an actor.  They are balanced at rest:
+	 * shutdown takes out what this runtime's spawns added.
+	 */
 	atomic_store(&sn_rt.outside_sent, 0);
 	atomic_store(&sn_rt.outside_dropped, 0);
 	atomic_store(&sn_rt.blocked_ended, 0);
@@ -1151,16 +1462,16 @@ sn_sched_start(unsigned nworkers, size_t stack_size)
 	atomic_store(&sn_rt.nidle, 0);
 	atomic_store(&sn_rt.nspinning, 0);
 	atomic_store(&sn_rt.stop, false);
+	atomic_store(&sn_rt.watch_due, UINT64_MAX);
 	sn_rt.nworkers = nworkers;
+	sn_rt.spin_max = ncpus < nworkers ? ncpus : nworkers;
+	if (sn_rt.spin_max == 0)
+		sn_rt.spin_max = 1;
 	err = build(nworkers, stack_size, &made);
 	if (err == 0 && (err = sn_fault_install()) == 0)
 		faults = true;
-	for (i = 0; err == 0 && i < nworkers; i++) {
-		struct sn_worker *w = &sn_rt.workers[i];
-
-		err = pthread_create(&w->thread, NULL, worker_main, w);
-		w->started = err == 0;
-	}
+	if (err == 0)
+		err = start_workers(nworkers);
 	if (err != 0) {
 		if (sn_rt.workers != NULL)
 			join_workers(made);
@@ -1170,10 +1481,53 @@ sn_sched_start(unsigned nworkers, size_t stack_size)
 		sn_rt.nworkers = 0;
 		return err;
 	}
-	sn_rt.main_pid = sn_pid_lone();
+	atomic_store(&sn_rt.main_pid, sn_pid_lone());
 	atomic_fetch_add(&rt_generation, 1);
 	atomic_store(&sn_rt.state, SN_RT_RUNNING);
 	return 0;
+}
+
+static int64_t
+timers_live(void)
+{
+	int64_t live = 0;
+	unsigned i;
+
+	for (i = 0; i < sn_rt.nworkers; i++)
+		live += atomic_load(&sn_rt.workers[i].timers.live);
+	return live;
+}
+
+/* A timer that can do nothing: a stale wake-up, or a message to a PID
+ * that is not alive, which it can never be again (PIDs are not reused). */
+static int
+timer_useless(const struct sn_timer *tm)
+{
+	struct sn_pt_shard *held;
+
+	if (tm->kind != SN_TIMER_SEND)
+		return sn_actor_timer_stale(tm);
+	if (sn_ptable_lock(&sn_rt.ptable, tm->u.send.pid, &held) == NULL)
+		return 1;
+	sn_ptable_unlock(held);
+	return 0;
+}
+
+/*
+ * Drop the timers that cannot do anything, so that a message sent after
+ * a long delay to an actor that ended does not hold shutdown up; they are
+ * counted as dropped, as they would have been when they fired.
+ */
+static void
+timers_prune(void)
+{
+	size_t dropped = 0;
+	unsigned i;
+
+	for (i = 0; i < sn_rt.nworkers; i++)
+		dropped += sn_timers_sweep(&sn_rt.workers[i].timers,
+		    timer_useless, true);
+	atomic_fetch_add(&sn_rt.outside_dropped, dropped);
 }
 
 /*
@@ -1188,36 +1542,87 @@ static bool
 all_blocked(void)
 {
 	uint64_t epoch = atomic_load(&sn_rt.park_epoch);
-	unsigned i;
 
+	/* An outside send in flight may be about to wake one of them. */
 	if (atomic_load(&sn_rt.timer_inbox.count) != 0 ||
-	    atomic_load(&sn_rt.sweeping) != 0)
+	    atomic_load(&sn_rt.sweeping) != 0 ||
+	    atomic_load(&sn_rt.outside_busy) != 0)
 		return false;
-	for (i = 0; i < sn_rt.nworkers; i++)
-		if (atomic_load(&sn_rt.workers[i].timers.live) != 0)
-			return false;
+	if (atomic_load(&sn_rt.nidle) != sn_rt.nworkers || work_visible())
+		return false;
+	if (timers_live() != 0 && (timers_prune(), timers_live() != 0))
+		return false;
 	return atomic_load(&sn_rt.nidle) == sn_rt.nworkers &&
 	    !work_visible() && atomic_load(&sn_rt.park_epoch) == epoch;
+}
+
+/*
+ * Every actor of this runtime has exited, so the outside spawns it took
+ * are the exits that no worker's spawn count explains: take them out of
+ * outside_live, which then holds only the spawns in flight right now
+ * (each turned away, and about to take itself out).
+ */
+static int64_t
+outside_settle(void)
+{
+	uint64_t spawned = 0, exited = 0;
+	unsigned i;
+
+	for (i = 0; i < sn_rt.nworkers; i++) {
+		spawned += sn_load(&sn_rt.workers[i].n_spawned);
+		exited += sn_load(&sn_rt.workers[i].n_exited);
+	}
+	atomic_fetch_sub(&sn_rt.outside_live, (int64_t)(exited - spawned));
+	return (int64_t)(exited - spawned);
+}
+
+/*
+ * End the actors that wait for ever, if nothing can run any more.  It
+ * takes table and timer locks, so signals are held off meanwhile: a
+ * handler that sends on this thread would wait for a lock it holds.
+ */
+static void
+end_blocked(void)
+{
+	sigset_t all, saved;
+	uint64_t ended = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &saved);
+	if (all_blocked())
+		ended = sn_actor_end_blocked();
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (ended == 0)
+		return;
+	atomic_fetch_add(&sn_rt.blocked_ended, ended);
+	fprintf(stderr, "snow-rt: %llu actor%s waited in a receive or sleep "
+	    "with no timeout while nothing in the runtime could wake %s; "
+	    "ended with reason killed%s\n", (unsigned long long)ended,
+	    ended == 1 ? "" : "s", ended == 1 ? "it" : "them",
+	    atomic_load(&sn_rt.outside_sent) != 0 ?
+	    " (threads outside the runtime sent messages during this run: "
+	    "sends after snow_rt_run_scheduler() began may come too late)" :
+	    "");
 }
 
 /* Wait for every actor to exit, ending those that wait for ever. */
 static void
 wait_idle(void)
 {
-	uint64_t ended;
+	uint32_t seq;
 
-	pthread_mutex_lock(&sn_rt.done_lock);
-	atomic_thread_fence(memory_order_seq_cst);
-	while (!quiescent()) {
-		if (all_blocked() && (ended = sn_actor_end_blocked()) != 0) {
-			atomic_fetch_add(&sn_rt.blocked_ended, ended);
-			fprintf(stderr, "snow-rt: %llu actor%s waited for a "
-			    "message that could never come; ended\n",
-			    (unsigned long long)ended, ended == 1 ? "" : "s");
-		}
-		pthread_cond_wait(&sn_rt.done_cond, &sn_rt.done_lock);
+	for (;;) {
+		seq = atomic_load(&sn_rt.done_seq);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (quiescent())
+			return;
+		end_blocked();
+		atomic_fetch_add(&sn_rt.done_waiters, 1);
+		if (atomic_load(&sn_rt.done_seq) == seq)
+			syscall(SYS_futex, &sn_rt.done_seq, FUTEX_WAIT_PRIVATE,
+			    seq, NULL, NULL, 0);
+		atomic_fetch_sub(&sn_rt.done_waiters, 1);
 	}
-	pthread_mutex_unlock(&sn_rt.done_lock);
 }
 
 int
@@ -1233,12 +1638,13 @@ sn_sched_stop(void)
 	join_workers(n);
 	sn_fault_remove();
 
+	/* The last counts are exact: no spawn in flight is among them. */
 	pthread_mutex_lock(&stats_lock);
-	stats_collect(&last_stats);
+	stats_collect(&last_stats, outside_settle());
 	atomic_store(&sn_rt.state, SN_RT_DOWN);
 	pthread_mutex_unlock(&stats_lock);
 	teardown(n);
-	sn_rt.main_pid = 0;
+	atomic_store(&sn_rt.main_pid, 0);
 	sn_rt.nworkers = 0;
 	return 0;
 }

@@ -72,6 +72,8 @@ struct sn_worker {
 	_Atomic uint32_t wake_word SN_ALIGNED;
 	struct sn_worker *idle_next;	/* under rt.idle_lock */
 	bool idle_listed;		/* under rt.idle_lock */
+	_Atomic bool parked;		/* in park(): fires its own timers */
+	uint64_t watching;		/* the watch_due it set, or UINT64_MAX */
 
 	/* Written by this worker only, read by snow_rt_stats() and, for
 	 * spawns and exits, by the quiescence check. */
@@ -85,15 +87,19 @@ struct sn_worker {
 	_Atomic uint64_t n_hibernated;
 	bool hib_more;			/* parked actors not yet hibernated */
 	struct sn_proc **hib_batch;	/* SN_HIB_BATCH, for a sweep */
+	/* Actors that parked here where they may hibernate: pushed by this
+	 * worker (hibernate.c), taken whole by the sweep. */
+	_Atomic(struct sn_proc *) hib_cand;
 } SN_ALIGNED;
 
 struct sn_runtime {
 	_Atomic int state;		/* enum sn_rt_state */
 	unsigned nworkers;
+	unsigned spin_max;		/* workers that may search at once */
 	struct sn_worker *workers;
 	struct sn_stack_pool pool;
 	struct sn_runq high, normal, low;
-	uint64_t main_pid;
+	_Atomic uint64_t main_pid;
 	struct sn_ptable ptable;	/* live actors, for senders */
 	struct sn_names names;
 	struct sn_timer_inbox timer_inbox;	/* timers from outside threads */
@@ -106,14 +112,16 @@ struct sn_runtime {
 	_Atomic uint64_t outside_sent;	/* messages sent by non-workers */
 	_Atomic uint64_t outside_dropped;
 	_Atomic uint64_t blocked_ended;	/* actors ended as blocked for ever */
-	pthread_mutex_t done_lock;
-	pthread_cond_t done_cond;
+	_Atomic uint32_t done_seq;	/* futex: bumped by done_signal() */
+	_Atomic uint32_t done_waiters;	/* threads waiting on it */
 
 	/* Sleeping workers, and workers searching before they sleep (own
 	 * lines: spinners write theirs often, every push reads both). */
 	_Atomic unsigned nidle SN_ALIGNED;
 	_Atomic unsigned nspinning SN_ALIGNED;
 	_Atomic uint64_t park_epoch;	/* bumped whenever a worker lists itself */
+	_Atomic uint64_t watch_due;	/* when the watcher of busy workers'
+					 * timers wakes, UINT64_MAX: none */
 	_Atomic uint64_t hib_gen SN_ALIGNED;	/* hibernation sweeps begun */
 	_Atomic uint64_t hib_last_ns;	/* when the last one began */
 	_Atomic int sweeping;		/* sweeps holding actors' wakes */
@@ -131,7 +139,8 @@ extern struct sn_runtime sn_rt;
 struct sn_worker *sn_worker_self(void);
 
 
-int sn_sched_start(unsigned nworkers, size_t stack_size);
+/* ncpus: CPUs this process may run on, which bounds spinning workers. */
+int sn_sched_start(unsigned nworkers, unsigned ncpus, size_t stack_size);
 int sn_sched_stop(void);
 uint64_t sn_sched_spawn(snow_actor_fn fn, const void *args,
     uint64_t args_size, uint8_t priority);

@@ -3,18 +3,22 @@
  *
  * Slab layout, low to high addresses:
  *
- *	[ 16 x struct sn_proc | slot 0 | slot 1 | ... | slot 15 ]
+ *	[ n x struct sn_proc | slot 0 | slot 1 | ... | slot n-1 | tail ]
  *	slot: [ guard pages | stack, growing down ... ]
+ *	tail: one more guard page, above the last stack
+ *
+ * n is SN_SLAB_STACKS (256) with guard markers, SN_SLAB_STACKS_VMAS (16)
+ * with guard VMAs, where every stack costs two mappings anyway.
  *
  * The control blocks sit together, off the stacks: a parked actor's
  * stack pages can then be given back to the kernel (see hibernate in
  * scheduler.c) while senders still reach its block.
  *
  * Guard pages are installed with MADV_GUARD_INSTALL where the kernel has
- * it (Linux 6.13 and later): the slab stays one mapping.  Elsewhere they
- * fall back to mprotect(PROT_NONE), which splits the mapping in two per
- * stack, so vm.max_map_count (65530 by default) caps live actors near
- * 32,000 there.
+ * it (Linux 6.13 and later): the slab stays one mapping (or less: the
+ * kernel merges neighbouring slabs into one).  Elsewhere they fall back to
+ * mprotect(PROT_NONE), which splits the mapping in two per stack, so
+ * vm.max_map_count (65530 by default) caps live actors near 32,000 there.
  *
  * Hibernated stacks are PROT_NONE too, so that nothing reads or writes
  * them while their contents are elsewhere; see "Hibernation" below.
@@ -51,7 +55,9 @@
 #define MADV_GUARD_INSTALL	102
 #endif
 
-#define SN_SLAB_STACKS	16	/* stacks mapped at once */
+#define SN_SLAB_STACKS	256	/* stacks mapped at once, guard markers */
+#define SN_SLAB_STACKS_VMAS 16	/* and with guard VMAs */
+#define SN_SLAB_WORDS	(SN_SLAB_STACKS / 64)
 #define SN_CACHE_MAX	256	/* a worker cache holds at most this many */
 #define SN_CACHE_BATCH	32	/* stacks moved between cache and pool */
 /*
@@ -66,9 +72,15 @@ struct sn_slab {
 	struct sn_slab *next;		/* set before the slab is published */
 	char *base;
 	size_t len;
+	char *slots;			/* slot 0 */
+	unsigned n;			/* stacks */
 	bool guard_vmas;		/* its guard pages are PROT_NONE VMAs */
 	sn_spinlock_t lock;		/* hibernation of its stacks */
-	uint32_t prot;			/* under lock: PROT_NONE stacks */
+	uint64_t prot[SN_SLAB_WORDS];	/* under lock: PROT_NONE stacks */
+	/* The sweeper's: stacks due to hibernate (sn_stack_due()). */
+	uint64_t due[SN_SLAB_WORDS];
+	unsigned ndue;
+	struct sn_slab *due_next;
 	unsigned vg_id[SN_SLAB_STACKS];	/* valgrind's names for the stacks */
 };
 
@@ -80,29 +92,31 @@ pcb_size(void)
 	    ~(size_t)(SN_CACHELINE - 1);
 }
 
-/* Bytes before slot 0: the control blocks, in whole pages. */
+/* Bytes before slot 0: n control blocks, in whole pages. */
 static size_t
-pcb_area(const struct sn_stack_pool *pool)
+pcb_area(const struct sn_stack_pool *pool, unsigned n)
 {
-	return (SN_SLAB_STACKS * pcb_size() + pool->page_size - 1) &
+	return (n * pcb_size() + pool->page_size - 1) &
 	    ~(pool->page_size - 1);
 }
 
 static struct sn_proc *
-slab_proc(char *base, int i)
+slab_proc(const struct sn_slab *s, unsigned i)
 {
-	return (struct sn_proc *)(base + (size_t)i * pcb_size());
+	return (struct sn_proc *)(s->base + (size_t)i * pcb_size());
 }
 
 static char *
-slab_slot(const struct sn_stack_pool *pool, char *base, int i)
+slab_slot(const struct sn_stack_pool *pool, const struct sn_slab *s,
+    unsigned i)
 {
-	return base + pcb_area(pool) + (size_t)i * pool->slot_size;
+	return s->slots + (size_t)i * pool->slot_size;
 }
 
 /*
- * How many mappings hibernation may split off slabs: half of
- * vm.max_map_count, the rest being for everything else the process maps.
+ * How many mappings the pool may hold, slabs and hibernation's splits
+ * together: a quarter of vm.max_map_count, leaving three quarters to the
+ * rest of the process (its threads, its malloc arenas, its own maps).
  */
 static long
 vma_budget(void)
@@ -120,7 +134,7 @@ vma_budget(void)
 			max = strtol(buf, NULL, 10);
 		}
 	}
-	return (max > 0 ? max : 65530) / 2;	/* the kernel's default */
+	return (max > 0 ? max : 65530) / 4;	/* the kernel's default */
 }
 
 /*
@@ -153,6 +167,22 @@ mem_open(size_t page)
 		return -1;
 	}
 	return fd;
+}
+
+/* Whether this kernel has guard markers (MADV_GUARD_INSTALL). */
+static bool
+guard_markers(size_t page)
+{
+	char *scratch = mmap(NULL, page, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool ok;
+
+	if (scratch == MAP_FAILED)
+		return true;		/* let the first slab find out */
+	ok = madvise(scratch, page, MADV_GUARD_INSTALL) == 0 ||
+	    errno != EINVAL;
+	munmap(scratch, page);
+	return ok;
 }
 
 /*
@@ -237,7 +267,7 @@ sn_pool_init(struct sn_stack_pool *pool, size_t stack_size,
 	    ~(pool->page_size - 1);
 	pool->guard_size = SN_GUARD_PAGES * pool->page_size;
 	pool->slot_size = pool->guard_size + pool->stack_size;
-	atomic_init(&pool->guard_madvise, true);
+	atomic_init(&pool->guard_madvise, guard_markers(pool->page_size));
 	pool->vma_budget = vma_budget();
 	pool->mem_fd = mem_open(pool->page_size);
 	pool->entry = entry;
@@ -262,8 +292,8 @@ sn_pool_destroy(struct sn_stack_pool *pool)
 		int i;
 
 		next = s->next;
-		for (i = 0; i < SN_SLAB_STACKS; i++) {
-			struct sn_proc *p = slab_proc(s->base, i);
+		for (i = 0; i < (int)s->n; i++) {
+			struct sn_proc *p = slab_proc(s, (unsigned)i);
 
 			if (p->booted)
 				sn_ctx_destroy(&p->ctx);
@@ -283,10 +313,10 @@ sn_pool_destroy(struct sn_stack_pool *pool)
 }
 
 static int
-guard_install(struct sn_stack_pool *pool, char *slot)
+guard_install(struct sn_stack_pool *pool, char *slot, size_t len)
 {
 	if (sn_load(&pool->guard_madvise)) {
-		if (madvise(slot, pool->guard_size, MADV_GUARD_INSTALL) == 0)
+		if (madvise(slot, len, MADV_GUARD_INSTALL) == 0)
 			return 0;
 		if (errno != EINVAL)
 			return errno;
@@ -295,8 +325,8 @@ guard_install(struct sn_stack_pool *pool, char *slot)
 	/* MADV_DONTDUMP too, so that a hibernated stack, PROT_NONE like its
 	 * guards, does not merge with them: its thaw would need the VMAs
 	 * back, and new slabs may have taken them by then. */
-	if (mprotect(slot, pool->guard_size, PROT_NONE) != 0 ||
-	    madvise(slot, pool->guard_size, MADV_DONTDUMP) != 0)
+	if (mprotect(slot, len, PROT_NONE) != 0 ||
+	    madvise(slot, len, MADV_DONTDUMP) != 0)
 		return errno;
 	return 0;
 }
@@ -311,11 +341,13 @@ slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
 {
 	struct sn_proc *list = NULL;
 	struct sn_slab *slab;
-	size_t len = pcb_area(pool) + pool->slot_size * SN_SLAB_STACKS;
+	unsigned n = sn_stack_slab_stacks(pool);
+	size_t len = pcb_area(pool, n) + pool->slot_size * n +
+	    pool->page_size;
 	char *base;
 	int i;
 
-	slab = malloc(sizeof(*slab));
+	slab = calloc(1, sizeof(*slab));
 	if (slab == NULL) {
 		*err = ENOMEM;
 		return NULL;
@@ -327,22 +359,34 @@ slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
 		*err = ENOMEM;
 		return NULL;
 	}
-	for (i = 0; i < SN_SLAB_STACKS; i++) {
-		*err = guard_install(pool, slab_slot(pool, base, i));
+	slab->base = base;
+	slab->len = len;
+	slab->n = n;
+	slab->slots = base + pcb_area(pool, n);
+	/* The tail guard keeps every protected run of stacks inside the
+	 * slab's mapping, whatever lies above it (see "Mappings"). */
+	for (i = 0; i <= (int)n; i++) {
+		*err = i < (int)n ?
+		    guard_install(pool, slab_slot(pool, slab, (unsigned)i),
+		    pool->guard_size) :
+		    guard_install(pool, slab_slot(pool, slab, n),
+		    pool->page_size);
 		if (*err != 0) {
 			munmap(base, len);
 			free(slab);
 			return NULL;
 		}
 	}
-	for (i = SN_SLAB_STACKS - 1; i >= 0; i--) {
-		char *slot = slab_slot(pool, base, i);
-		struct sn_proc *p = slab_proc(base, i);
+	for (i = (int)n - 1; i >= 0; i--) {
+		char *slot = slab_slot(pool, slab, (unsigned)i);
+		struct sn_proc *p = slab_proc(slab, (unsigned)i);
 
 		p->booted = 0;
 		p->slab = slab;
 		p->slot = (unsigned)i;
 		p->hib = NULL;
+		p->hib_next = NULL;
+		atomic_init(&p->hib_queued, SN_HIBQ_NONE);
 		atomic_init(&p->hib_state, SN_HIB_LIVE);
 		p->stack_lo = slot + pool->guard_size;
 		p->stack_size = pool->stack_size;
@@ -352,15 +396,28 @@ slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
 		slab->vg_id[i] = stack_register(p->stack_lo,
 		    (char *)p->stack_lo + p->stack_size);
 	}
-	slab->base = base;
-	slab->len = len;
 	slab->guard_vmas = !sn_load(&pool->guard_madvise);
 	sn_spin_init(&slab->lock);
-	slab->prot = 0;
+	/* Its own mappings: one (fewer if the kernel merges it with a
+	 * neighbour), or with guard VMAs the control blocks, a guard and a
+	 * stack per slot, and the tail. */
+	atomic_fetch_add(&pool->vma_base, slab->guard_vmas ? 2L * n + 2 : 1);
 	*slabp = slab;
-	atomic_fetch_add_explicit(&pool->mapped, SN_SLAB_STACKS,
-	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&pool->mapped, n, memory_order_relaxed);
 	return list;
+}
+
+unsigned
+sn_stack_slab_stacks(const struct sn_stack_pool *pool)
+{
+	return atomic_load(&pool->guard_madvise) ? SN_SLAB_STACKS :
+	    SN_SLAB_STACKS_VMAS;
+}
+
+long
+sn_stack_vmas(struct sn_stack_pool *pool)
+{
+	return atomic_load(&pool->vma_base) + atomic_load(&pool->vma_extra);
 }
 
 /* Take up to want stacks from the pool into a list; called under lock. */
@@ -399,7 +456,7 @@ slab_add(struct sn_stack_pool *pool)
 	pthread_mutex_lock(&pool->lock);
 	tail->next = pool->free;
 	pool->free = list;
-	pool->nfree += SN_SLAB_STACKS;
+	pool->nfree += slab->n;
 	slab->next = atomic_load_explicit(&pool->slabs, memory_order_relaxed);
 	atomic_store_explicit(&pool->slabs, slab, memory_order_release);
 	pthread_mutex_unlock(&pool->lock);
@@ -498,6 +555,24 @@ sn_pool_put(struct sn_stack_pool *pool, struct sn_stack_cache *cache,
 	pthread_mutex_unlock(&pool->lock);
 }
 
+void
+sn_pool_flush(struct sn_stack_pool *pool, struct sn_stack_cache *cache)
+{
+	struct sn_proc *tail;
+
+	if (cache->head == NULL)
+		return;
+	for (tail = cache->head; tail->next != NULL; tail = tail->next)
+		;
+	pthread_mutex_lock(&pool->lock);
+	tail->next = pool->free;
+	pool->free = cache->head;
+	pool->nfree += cache->count;
+	pthread_mutex_unlock(&pool->lock);
+	cache->head = NULL;
+	cache->count = 0;
+}
+
 /*
  * Hibernation.  The copies are made by raw_copy(), which ASan must not
  * check (a stack holds the poisoned redzones of the frames on it), nor
@@ -552,13 +627,26 @@ raw_copy(void *dst, const void *src, size_t n)
  * the lock: a slot's bit in prot is set exactly while its actor is
  * SN_HIB_OUT.
  *
- * Mappings.  With MADV_GUARD_INSTALL a slab is one VMA and every protected
- * run of stacks in it splits off up to two more.  vm.max_map_count bounds
- * them all, so a run is protected only while vma_extra stays within
- * vma_budget, and a thaw that would split past the budget unprotects its
- * whole run instead, putting back every stack in it.  With PROT_NONE
- * guard pages each stack is a VMA already, kept apart from its guards
- * (see guard_install()), so protection changes no count.
+ * Mappings.  vm.max_map_count bounds the VMAs of the whole process, and
+ * past it the kernel refuses mmap, mprotect and thread stacks alike, so
+ * the pool counts its own exactly as the kernel does and keeps them
+ * within vma_budget.  With MADV_GUARD_INSTALL a slab is one VMA, or part
+ * of one: the kernel merges neighbouring slabs, which vma_base (one per
+ * slab) leaves uncounted, erring high.  What hibernation splits off is
+ * exact, neighbours or not, because a protected run never reaches the end
+ * of its slab's mapping: below slot 0 are the control blocks, above the
+ * last slot the tail guard, and a run starts above its first slot's guard
+ * pages unless the slot below is protected too.  So a guard is PROT_NONE
+ * exactly when the stacks on both sides of it are, maximal runs of
+ * protected slots are the PROT_NONE VMAs, and each run costs two: itself
+ * and the piece above it.  Hibernating a run that touches protected
+ * neighbours joins them (the kernel merges equal neighbours at once), and
+ * a thaw in the middle of a run cuts it in two.  A run is protected only
+ * while vma_base + vma_extra stays within vma_budget, and a thaw that
+ * would split past it unprotects its whole run instead, putting back
+ * every stack in it.  With PROT_NONE guard pages each stack is a VMA
+ * already, kept apart from its guards (see guard_install()), so
+ * protection changes no count.
  *
  * The lock is also taken in the SIGSEGV handler, so a thread that holds
  * it outside the handler blocks signals: another handler that touched a
@@ -568,20 +656,67 @@ static char *
 slot_stack(const struct sn_stack_pool *pool, const struct sn_slab *s,
     unsigned k)
 {
-	return slab_slot(pool, s->base, (int)k) + pool->guard_size;
+	return slab_slot(pool, s, k) + pool->guard_size;
 }
 
-/* Slots lo..hi of a slab as a mask. */
-static uint32_t
-run_bits(unsigned lo, unsigned hi)
+static bool
+prot_bit(const struct sn_slab *s, unsigned k)
 {
-	return (uint32_t)((2ull << hi) - (1ull << lo));
+	return s->prot[k / 64] >> (k % 64) & 1;
+}
+
+static void
+prot_set(struct sn_slab *s, unsigned lo, unsigned hi, bool on)
+{
+	unsigned k;
+
+	for (k = lo; k <= hi; k++) {
+		uint64_t b = 1ull << (k % 64);
+
+		if (on)
+			s->prot[k / 64] |= b;
+		else
+			s->prot[k / 64] &= ~b;
+	}
+}
+
+/* Whether slot k has a protected neighbour below, above. */
+static bool
+prot_below(const struct sn_slab *s, unsigned k)
+{
+	return k > 0 && prot_bit(s, k - 1);
+}
+
+static bool
+prot_above(const struct sn_slab *s, unsigned k)
+{
+	return k + 1 < s->n && prot_bit(s, k + 1);
+}
+
+/*
+ * The bytes whose protection changes when slots lo..hi, none protected,
+ * become protected: from the stack of lo, or its guards if lo - 1 is
+ * protected, to the top of hi, or the guards above it if hi + 1 is.
+ * Unprotecting them takes the guards on both sides along: a guard next to
+ * an unprotected stack is never PROT_NONE.  Guard markers stay as they
+ * are through mprotect.
+ */
+static void
+run_range(const struct sn_stack_pool *pool, const struct sn_slab *s,
+    unsigned lo, unsigned hi, bool protecting, char **a, char **b)
+{
+	bool below = protecting ? prot_below(s, lo) : true;
+	bool above = protecting ? prot_above(s, hi) : hi + 1 < s->n;
+
+	*a = below ? slab_slot(pool, s, lo) : slot_stack(pool, s, lo);
+	*b = above ? slot_stack(pool, s, hi + 1) :
+	    slot_stack(pool, s, hi) + pool->stack_size;
 }
 
 /* Give stacks lo..hi of s protection prot: 0 or an errno value. */
 static int
 protect(const struct sn_stack_pool *pool, const struct sn_slab *s,
-    unsigned lo, unsigned hi, int prot)
+    unsigned lo, unsigned hi, int prot, bool protecting)
 {
 	char *a, *b;
 	unsigned k;
@@ -594,10 +729,7 @@ protect(const struct sn_stack_pool *pool, const struct sn_slab *s,
 				return errno;
 		return 0;
 	}
-	/* Guard pages included, so that neighbouring protected stacks
-	 * share one VMA: mprotect leaves guard markers as they are. */
-	a = slab_slot(pool, s->base, (int)lo);
-	b = slab_slot(pool, s->base, (int)hi) + pool->slot_size;
+	run_range(pool, s, lo, hi, protecting, &a, &b);
 	return mprotect(a, (size_t)(b - a), prot) == 0 ? 0 : errno;
 }
 
@@ -619,37 +751,19 @@ slab_unlock(struct sn_slab *s, const sigset_t *saved)
 	pthread_sigmask(SIG_SETMASK, saved, NULL);
 }
 
-/* VMAs beyond the first that protecting the stacks in mask makes of s. */
-static long
-split_vmas(const struct sn_slab *s, uint32_t mask)
-{
-	uint32_t starts = mask & ~(mask << 1);
-
-	if (s->guard_vmas)
-		return 0;
-	/* A run is one; what follows it another, unless it ends the slab. */
-	return 2L * __builtin_popcount(starts) -
-	    (long)((mask >> (SN_SLAB_STACKS - 1)) & 1);
-}
-
-/* How many more split VMAs s has once its protected stacks are mask. */
-static long
-split_change(const struct sn_slab *s, uint32_t mask)
-{
-	return split_vmas(s, mask) - split_vmas(s, s->prot);
-}
-
-/* Take d more split VMAs from the budget: false, and none, if past it. */
+/* Take d more mappings from the budget: false, and none, if past it. */
 static bool
 budget_take(struct sn_stack_pool *pool, long d)
 {
-	if (d > 0 && atomic_fetch_add(&pool->vma_extra, d) + d >
-	    pool->vma_budget) {
+	if (d > 0 && atomic_fetch_add(&pool->vma_extra, d) + d +
+	    atomic_load(&pool->vma_base) > pool->vma_budget) {
 		atomic_fetch_sub(&pool->vma_extra, d);
 		return false;
 	}
-	if (d <= 0)
+	if (d < 0) {
 		atomic_fetch_add(&pool->vma_extra, d);
+		atomic_fetch_add(&pool->vma_freed, 1);
+	}
 	return true;
 }
 
@@ -665,39 +779,49 @@ hibernate_run(struct sn_stack_pool *pool, struct sn_slab *s,
     struct sn_proc **ps, size_t n)
 {
 	unsigned lo = ps[0]->slot, hi = ps[n - 1]->slot;
-	uint32_t bits = run_bits(lo, hi);
 	char *a = slot_stack(pool, s, lo), *b = slot_stack(pool, s, hi);
 	sigset_t saved;
 	size_t i;
-	long d;
+	long d = 0, peak = 0;
+	bool below, above;
 
 	slab_lock(s, &saved);
-	d = split_change(s, s->prot | bits);
-	if (!budget_take(pool, d))
+	below = prot_below(s, lo);
+	above = prot_above(s, hi);
+	if (!s->guard_vmas) {
+		/* A new run, or one neighbour longer, or two joined. */
+		d = 2 - 2 * (long)below - 2 * (long)above;
+		/* Readable in between, the run is a VMA of its own. */
+		peak = below && above ? 0 : below != above ? 1 : 2;
+	}
+	if (!budget_take(pool, peak))
 		goto refused;
 	/* Readable while copied: a reader meanwhile sees the real stack, a
 	 * writer faults and waits for the lock, then thaws it. */
-	if (protect(pool, s, lo, hi, PROT_READ) != 0)
+	if (protect(pool, s, lo, hi, PROT_READ, true) != 0)
 		goto undo;
 	for (i = 0; i < n; i++)
 		raw_copy(ps[i]->hib, stack_top(ps[i]) - ps[i]->hib_len,
 		    ps[i]->hib_len);
-	if (protect(pool, s, lo, hi, PROT_NONE) != 0)
+	if (protect(pool, s, lo, hi, PROT_NONE, true) != 0)
 		goto undo;
+	(void)budget_take(pool, d - peak);
 	/* One call for the run: it costs microseconds (a TLB shootdown
 	 * across the workers) whatever its length.  It leaves guard markers
 	 * and PROT_NONE guards alone.  On failure the pages stay: the copies
 	 * are still right. */
 	(void)madvise(a, (size_t)(b + pool->stack_size - a), MADV_DONTNEED);
-	s->prot |= bits;
-	for (i = 0; i < n; i++)
+	prot_set(s, lo, hi, true);
+	for (i = 0; i < n; i++) {
 		atomic_store_explicit(&ps[i]->hib_state, SN_HIB_OUT,
 		    memory_order_relaxed);
+		atomic_store(&ps[i]->hib_queued, SN_HIBQ_OUT);
+	}
 	slab_unlock(s, &saved);
 	return n;
 undo:
-	(void)protect(pool, s, lo, hi, PROT_READ | PROT_WRITE);
-	atomic_fetch_sub(&pool->vma_extra, d);
+	(void)protect(pool, s, lo, hi, PROT_READ | PROT_WRITE, true);
+	atomic_fetch_sub(&pool->vma_extra, peak);
 refused:
 	slab_unlock(s, &saved);
 	for (i = 0; i < n; i++) {
@@ -728,11 +852,26 @@ copies_alloc(const struct sn_stack_pool *pool, struct sn_proc **ps, size_t n)
 		p->hib = NULL;
 		if (p->hib_len == 0 || p->hib_len > pool->stack_size ||
 		    (p->hib_len & 7) != 0 ||
-		    (p->hib = malloc(p->hib_len)) == NULL)
+		    (p->hib = malloc(p->hib_len)) == NULL) {
+			p->hib_len = 0;		/* not as it is */
 			continue;
+		}
 		ps[kept++] = p;
 	}
 	return kept;
+}
+
+/* Whether ps lists each slab's procs in rising slots (the sweep's order). */
+static bool
+grouped(struct sn_proc *const *ps, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (ps[i]->slab == ps[i - 1]->slab &&
+		    ps[i]->slot <= ps[i - 1]->slot)
+			return false;
+	return true;
 }
 
 size_t
@@ -740,10 +879,14 @@ sn_stack_hibernate(struct sn_stack_pool *pool, struct sn_proc **ps, size_t n)
 {
 	size_t i = 0, j, done = 0;
 
-	if (pool->mem_fd < 0)
+	if (pool->mem_fd < 0) {
+		for (i = 0; i < n; i++)
+			ps[i]->hib_len = 0;
 		return 0;		/* no safe way to put them back */
+	}
 	n = copies_alloc(pool, ps, n);
-	qsort(ps, n, sizeof(*ps), by_address);
+	if (!grouped(ps, n))
+		qsort(ps, n, sizeof(*ps), by_address);
 	while (i < n) {
 		for (j = i + 1; j < n && ps[j]->slab == ps[i]->slab &&
 		    ps[j]->slot == ps[j - 1]->slot + 1; j++)
@@ -789,42 +932,68 @@ put_back(const struct sn_stack_pool *pool, const struct sn_proc *p)
 }
 
 /*
+ * A parked actor whose stack was put back is a hibernation candidate
+ * again: on pool->touched, unless it is the actor about to run.  Lock-free,
+ * as the SIGSEGV handler calls it.
+ */
+static void
+relist(struct sn_stack_pool *pool, struct sn_proc *q, bool runs)
+{
+	uint8_t out = SN_HIBQ_OUT;
+
+	if (!atomic_compare_exchange_strong(&q->hib_queued, &out,
+	    runs ? SN_HIBQ_NONE : SN_HIBQ_LISTED) || runs)
+		return;
+	q->hib_next = atomic_load_explicit(&pool->touched,
+	    memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&pool->touched,
+	    &q->hib_next, q, memory_order_release, memory_order_relaxed))
+		;
+}
+
+/*
  * Under s->lock, with p SN_HIB_OUT: put p's stack back, or, if that would
  * split more VMAs than the budget allows, every stack in its run.  Those
  * it puts back are SN_HIB_TOUCHED: their copies wait for their actors to
- * run, as a signal handler must not free.
+ * run, as a signal handler must not free.  runs: p is about to run.
  */
 static void
-thaw_locked(struct sn_stack_pool *pool, struct sn_slab *s, struct sn_proc *p)
+thaw_locked(struct sn_stack_pool *pool, struct sn_slab *s, struct sn_proc *p,
+    bool runs)
 {
 	unsigned lo = p->slot, hi = p->slot, k;
-	uint32_t bits = run_bits(lo, hi);
-	long d = split_change(s, s->prot & ~bits);
+	long d = 0;
 
 	put_back(pool, p);
+	if (!s->guard_vmas)	/* a run shorter, gone, or cut in two */
+		d = 2 * (long)prot_below(s, lo) + 2 * (long)prot_above(s, hi) -
+		    2;
 	if (budget_take(pool, d)) {
-		if (protect(pool, s, lo, hi, PROT_READ | PROT_WRITE) == 0)
+		if (protect(pool, s, lo, hi, PROT_READ | PROT_WRITE,
+		    false) == 0)
 			goto done;
 		atomic_fetch_sub(&pool->vma_extra, d);
 	}
 	/* The whole run: one VMA made writable, merging, never splitting. */
-	while (lo > 0 && (s->prot >> (lo - 1) & 1))
+	while (prot_below(s, lo))
 		lo--;
-	while (hi + 1 < SN_SLAB_STACKS && (s->prot >> (hi + 1) & 1))
+	while (prot_above(s, hi))
 		hi++;
-	bits = run_bits(lo, hi);
-	d = split_change(s, s->prot & ~bits);
 	for (k = lo; k <= hi; k++)
 		if (k != p->slot)
-			put_back(pool, slab_proc(s->base, (int)k));
-	if (protect(pool, s, lo, hi, PROT_READ | PROT_WRITE) != 0)
+			put_back(pool, slab_proc(s, k));
+	if (protect(pool, s, lo, hi, PROT_READ | PROT_WRITE, false) != 0)
 		thaw_failed();
-	atomic_fetch_add(&pool->vma_extra, d);
+	(void)budget_take(pool, s->guard_vmas ? 0 : -2);
 done:
-	s->prot &= ~bits;
-	for (k = lo; k <= hi; k++)
-		atomic_store_explicit(&slab_proc(s->base, (int)k)->hib_state,
-		    SN_HIB_TOUCHED, memory_order_relaxed);
+	prot_set(s, lo, hi, false);
+	for (k = lo; k <= hi; k++) {
+		struct sn_proc *q = slab_proc(s, k);
+
+		atomic_store_explicit(&q->hib_state, SN_HIB_TOUCHED,
+		    memory_order_relaxed);
+		relist(pool, q, runs && q == p);
+	}
 }
 
 void
@@ -837,7 +1006,7 @@ sn_stack_thaw(struct sn_stack_pool *pool, struct sn_proc *p)
 	slab_lock(s, &saved);
 	if (atomic_load_explicit(&p->hib_state, memory_order_relaxed) ==
 	    SN_HIB_OUT)
-		thaw_locked(pool, s, p);
+		thaw_locked(pool, s, p, true);
 	copy = p->hib;
 	p->hib = NULL;
 	p->hib_len = 0;
@@ -861,23 +1030,24 @@ sn_stack_fault(struct sn_stack_pool *pool, const void *addr)
 
 	for (s = atomic_load_explicit(&pool->slabs, memory_order_acquire);
 	    s != NULL; s = s->next)
-		if (a >= s->base + pcb_area(pool) && a < s->base + s->len)
+		if (a >= s->slots && a < s->base + s->len)
 			break;
 	if (s == NULL)
 		return false;
-	off = (size_t)(a - (s->base + pcb_area(pool)));
+	off = (size_t)(a - s->slots);
 	k = (unsigned)(off / pool->slot_size);
-	if (off % pool->slot_size < pool->guard_size)
+	if (k >= s->n || off % pool->slot_size < pool->guard_size)
 		return false;			/* an overflow */
 	sn_spin_lock(&s->lock);
-	if (s->prot >> k & 1) {
-		thaw_locked(pool, s, slab_proc(s->base, (int)k));
+	if (prot_bit(s, k)) {
+		thaw_locked(pool, s, slab_proc(s, k), false);
 		retried = NULL;
 		ours = true;
 	} else if (addr != retried) {
 		/* Thawed between the fault and the lock, most likely: let
 		 * the access run again, once.  Make sure, too. */
-		ours = protect(pool, s, k, k, PROT_READ | PROT_WRITE) == 0;
+		ours = mprotect(slot_stack(pool, s, k), pool->stack_size,
+		    PROT_READ | PROT_WRITE) == 0;
 		retried = addr;
 	} else {
 		/* The same fault again on a stack that is not protected:
@@ -887,4 +1057,59 @@ sn_stack_fault(struct sn_stack_pool *pool, const void *addr)
 	}
 	sn_spin_unlock(&s->lock);
 	return ours;
+}
+
+/* ---- The sweep's grouping by slab; the sweeper only ---- */
+
+void
+sn_stack_due(struct sn_stack_pool *pool, struct sn_proc *p)
+{
+	struct sn_slab *s = p->slab;
+	uint64_t b = 1ull << (p->slot % 64);
+
+	if (s->due[p->slot / 64] & b)
+		return;
+	s->due[p->slot / 64] |= b;
+	if (s->ndue++ == 0) {
+		s->due_next = NULL;
+		if (pool->sweep.due_tail != NULL)
+			pool->sweep.due_tail->due_next = s;
+		else
+			pool->sweep.due_head = s;
+		pool->sweep.due_tail = s;
+	}
+	atomic_fetch_add_explicit(&pool->sweep.ndue, 1, memory_order_relaxed);
+}
+
+size_t
+sn_stack_due_take(struct sn_stack_pool *pool, struct sn_proc **ps,
+    size_t max)
+{
+	struct sn_slab *s;
+	size_t got = 0;
+	unsigned k;
+
+	while ((s = pool->sweep.due_head) != NULL && got + s->ndue <= max) {
+		for (k = 0; k < s->n; k++)
+			if (s->due[k / 64] >> (k % 64) & 1)
+				ps[got++] = slab_proc(s, k);
+		atomic_fetch_sub_explicit(&pool->sweep.ndue, s->ndue,
+		    memory_order_relaxed);
+		memset(s->due, 0, sizeof(s->due));
+		s->ndue = 0;
+		pool->sweep.due_head = s->due_next;
+		if (pool->sweep.due_head == NULL)
+			pool->sweep.due_tail = NULL;
+	}
+	return got;
+}
+
+struct sn_proc *
+sn_stack_touched_take(struct sn_stack_pool *pool)
+{
+	if (atomic_load_explicit(&pool->touched, memory_order_relaxed) ==
+	    NULL)
+		return NULL;
+	return atomic_exchange_explicit(&pool->touched, NULL,
+	    memory_order_acquire);
 }

@@ -37,9 +37,37 @@ struct sn_stack_pool {
 	_Atomic bool guard_madvise;	/* guard pages need no VMA of their own */
 	void (*entry)(void *);		/* where every context starts */
 	_Atomic uint64_t mapped;	/* stacks ever mapped */
-	_Atomic long vma_extra;		/* mappings hibernation split off */
-	long vma_budget;		/* and how many it may */
 	int mem_fd;			/* /proc/self/mem, or -1: no hibernation */
+
+	/*
+	 * Mappings (VMAs), counted as the kernel counts them (see stack.c):
+	 * the slabs' own, and those hibernation splits off them.  Their sum
+	 * stays within vma_budget, a quarter of vm.max_map_count read at
+	 * init, except that slabs are never refused: past it, stacks simply
+	 * stop hibernating.
+	 */
+	_Atomic long vma_base;		/* the slabs' own mappings */
+	_Atomic long vma_extra;		/* mappings hibernation split off */
+	long vma_budget;		/* what vma_base + vma_extra may reach */
+	_Atomic uint64_t vma_freed;	/* times a thaw gave mappings back */
+
+	/* Parked actors that a fault or a thaw put back: hibernation
+	 * candidates again.  Pushed lock-free (also from the SIGSEGV
+	 * handler), taken whole by the sweep. */
+	_Atomic(struct sn_proc *) touched;
+
+	/* The hibernation sweep's own state (hibernate.c): written only by
+	 * the one sweeper (busy), kept here so every runtime starts with it
+	 * empty; the counts are read by idle workers deciding to sweep. */
+	struct {
+		_Atomic bool busy;		/* a sweep is running */
+		struct sn_proc *later;		/* parked too recently */
+		struct sn_proc *refused;	/* past the budget */
+		_Atomic size_t nlater, nrefused;
+		_Atomic uint64_t refused_freed;	/* vma_freed when it gave up */
+		struct sn_slab *due_head, *due_tail;	/* due, by slab */
+		_Atomic size_t ndue;
+	} sweep;
 };
 
 int sn_pool_init(struct sn_stack_pool *pool, size_t stack_size,
@@ -56,6 +84,9 @@ struct sn_proc *sn_pool_get(struct sn_stack_pool *pool,
     struct sn_stack_cache *cache);
 void sn_pool_put(struct sn_stack_pool *pool, struct sn_stack_cache *cache,
     struct sn_proc *p);
+/* Give every stack of cache back to the pool: its thread is ending, and
+ * what it kept would otherwise be stranded until shutdown. */
+void sn_pool_flush(struct sn_stack_pool *pool, struct sn_stack_cache *cache);
 
 /*
  * Hibernation of parked actors.
@@ -74,6 +105,32 @@ void sn_pool_put(struct sn_stack_pool *pool, struct sn_stack_cache *cache,
  */
 size_t sn_stack_hibernate(struct sn_stack_pool *pool, struct sn_proc **ps,
     size_t n);
+/*
+ * After sn_stack_hibernate(), for each proc it did not hibernate: hib_len
+ * is still set if only the mapping budget (or a failed mprotect) stood in
+ * the way, 0 if it cannot hibernate as it is (a bad length, no memory).
+ * One it hibernated has hib_queued SN_HIBQ_OUT; a thaw or a fault that
+ * puts a parked actor's stack back makes it SN_HIBQ_LISTED and pushes it
+ * on pool->touched (the actor about to run: SN_HIBQ_NONE).
+ */
+
+/* Mappings the pool holds now, by its count (vma_base + vma_extra). */
+long sn_stack_vmas(struct sn_stack_pool *pool);
+/* Stacks per slab: SN_SLAB_STACKS, or fewer with guard VMAs. */
+unsigned sn_stack_slab_stacks(const struct sn_stack_pool *pool);
+
+/*
+ * The sweep's grouping of due actors by slab, so that neighbours
+ * hibernate in one run whatever order they were found in.  Sweeper only.
+ * sn_stack_due() marks p; sn_stack_due_take() hands out the marked procs
+ * of whole slabs, in slot order, at most max.
+ */
+void sn_stack_due(struct sn_stack_pool *pool, struct sn_proc *p);
+size_t sn_stack_due_take(struct sn_stack_pool *pool, struct sn_proc **ps,
+    size_t max);
+/* Take every proc on pool->touched, chained through hib_next. */
+struct sn_proc *sn_stack_touched_take(struct sn_stack_pool *pool);
+
 /* Before p runs: its stack in place and its copy freed. */
 void sn_stack_thaw(struct sn_stack_pool *pool, struct sn_proc *p);
 /*

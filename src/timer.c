@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <snow/runtime.h>
+
 #include "timer.h"
 
 #define SN_TIMERS_MIN	64
@@ -28,7 +30,10 @@ sn_deadline_after(int64_t ms)
 
 	if (ms <= 0)
 		return now;
-	if ((uint64_t)ms > (UINT64_MAX - now) / 1000000u)
+	/* One rule for every wait: the same timeout is for ever or not
+	 * whatever the clock reads, not only once the sum overflows. */
+	if (ms >= SNOW_TIMEOUT_FOREVER_MS ||
+	    (uint64_t)ms > (UINT64_MAX - now) / 1000000u)
 		return UINT64_MAX;
 	return now + (uint64_t)ms * 1000000u;
 }
@@ -37,7 +42,17 @@ void
 sn_timers_init(struct sn_timers *t)
 {
 	memset(t, 0, sizeof(*t));
+	sn_spin_init(&t->lock);
+	atomic_init(&t->next_due, UINT64_MAX);
 	t->compact_at = SN_TIMERS_MIN;
+}
+
+/* Under the lock, after any change: what idle workers sleep towards. */
+static void
+publish(struct sn_timers *t)
+{
+	atomic_store_explicit(&t->next_due,
+	    t->n ? t->heap[0].deadline : UINT64_MAX, memory_order_relaxed);
 }
 
 static void
@@ -123,52 +138,79 @@ reserve(struct sn_timer **items, size_t *cap, size_t need)
 int
 sn_timers_add(struct sn_timers *t, const struct sn_timer *tm)
 {
-	if (reserve(&t->heap, &t->cap, t->n + 1) != 0)
+	sn_spin_lock(&t->lock);
+	if (reserve(&t->heap, &t->cap, t->n + 1) != 0) {
+		sn_spin_unlock(&t->lock);
 		return ENOMEM;
+	}
 	t->heap[t->n] = *tm;
 	t->heap[t->n].order = t->order++;
 	if (tm->kind == SN_TIMER_SEND)
 		atomic_fetch_add(&t->live, 1);
 	sift_up(t->heap, t->n);
 	t->n++;
+	publish(t);
+	sn_spin_unlock(&t->lock);
 	return 0;
 }
 
 uint64_t
-sn_timers_next(const struct sn_timers *t)
+sn_timers_next(struct sn_timers *t)
 {
-	return t->n ? t->heap[0].deadline : UINT64_MAX;
+	return atomic_load_explicit(&t->next_due, memory_order_relaxed);
 }
 
 int
 sn_timers_pop_due(struct sn_timers *t, uint64_t now, struct sn_timer *out)
 {
-	if (t->n == 0 || t->heap[0].deadline > now)
+	/* The published deadline spares the lock when nothing is due. */
+	if (sn_timers_next(t) > now)
 		return 0;
+	sn_spin_lock(&t->lock);
+	if (t->n == 0 || t->heap[0].deadline > now) {
+		sn_spin_unlock(&t->lock);
+		return 0;
+	}
 	*out = t->heap[0];
 	if (out->kind == SN_TIMER_SEND)
 		atomic_fetch_sub(&t->live, 1);
 	t->heap[0] = t->heap[--t->n];
 	if (t->n > 0)
 		sift_down(t->heap, t->n, 0);
+	publish(t);
+	sn_spin_unlock(&t->lock);
 	return 1;
 }
 
-void
-sn_timers_sweep(struct sn_timers *t, int (*stale)(const struct sn_timer *),
-    bool force)
+size_t
+sn_timers_sweep(struct sn_timers *t,
+    int (*useless)(const struct sn_timer *), bool force)
 {
-	size_t i, kept = 0;
+	size_t i, kept = 0, sends = 0;
 
-	if (t->n == 0 || (!force && t->n < t->compact_at))
-		return;
-	for (i = 0; i < t->n; i++)
-		if (!stale(&t->heap[i]))
-			t->heap[kept++] = t->heap[i];
+	sn_spin_lock(&t->lock);
+	if (t->n == 0 || (!force && t->n < t->compact_at)) {
+		sn_spin_unlock(&t->lock);
+		return 0;
+	}
+	for (i = 0; i < t->n; i++) {
+		struct sn_timer *tm = &t->heap[i];
+
+		if (!useless(tm)) {
+			t->heap[kept++] = *tm;
+		} else if (tm->kind == SN_TIMER_SEND) {
+			timer_discard(tm);
+			atomic_fetch_sub(&t->live, 1);
+			sends++;
+		}
+	}
 	t->n = kept;
 	for (i = kept / 2; i-- > 0;)
 		sift_down(t->heap, t->n, i);
 	t->compact_at = kept * 2 > SN_TIMERS_MIN ? kept * 2 : SN_TIMERS_MIN;
+	publish(t);
+	sn_spin_unlock(&t->lock);
+	return sends;
 }
 
 int

@@ -264,7 +264,9 @@ START_TEST(the_budget_of_split_mappings_holds)
 	unsigned i;
 
 	setup();
-	pool->vma_budget = 0;
+	/* The slab's own mapping is counted: no room for a split. */
+	ck_assert_int_eq(sn_stack_vmas(pool), atomic_load(&pool->vma_base));
+	pool->vma_budget = sn_stack_vmas(pool);
 	if (atomic_load(&pool->guard_madvise)) {
 		ck_assert_uint_eq(hibernate(3, 5, 1), 0);
 		for (i = 3; i <= 5; i++) {
@@ -272,14 +274,20 @@ START_TEST(the_budget_of_split_mappings_holds)
 			ck_assert_ptr_null(procs[i]->hib);
 			ck_assert_uint_eq(resident(i), 1);
 		}
-		/* Slots 8..15 end the slab: one split. */
-		pool->vma_budget = 1;
+		/* Room for one run, 8..15, and the one mapping more that
+		 * extending a run takes while its new stack is copied. */
+		pool->vma_budget = sn_stack_vmas(pool) + 3;
 		ck_assert_uint_eq(hibernate(8, NSTACKS - 1, 1), 8);
-		ck_assert_int_eq(atomic_load(&pool->vma_extra), 1);
-		/* Thawing 11 alone would make it 3: all of 8..15 come back. */
+		ck_assert_int_eq(atomic_load(&pool->vma_extra), 2);
+		/* Another run does not fit; one that extends it does. */
+		ck_assert_uint_eq(hibernate(3, 5, 1), 0);
+		ck_assert_uint_eq(hibernate(7, 7, 1), 1);
+		ck_assert_int_eq(atomic_load(&pool->vma_extra), 2);
+		/* Thawing 11 alone would cut the run in two: all of 7..15
+		 * come back instead. */
 		sn_stack_thaw(pool, procs[11]);
 		ck_assert_int_eq(atomic_load(&pool->vma_extra), 0);
-		for (i = 8; i < NSTACKS; i++) {
+		for (i = 7; i < NSTACKS; i++) {
 			ck_assert_int_eq(state(i), i == 11 ? SN_HIB_LIVE :
 			    SN_HIB_TOUCHED);
 			ck_assert_uint_eq(wrong_words(i), 0);
@@ -293,6 +301,146 @@ START_TEST(the_budget_of_split_mappings_holds)
 	for (i = 0; i < NSTACKS; i++)
 		ck_assert_uint_eq(wrong_words(i), 0);
 	teardown();
+}
+END_TEST
+
+/*
+ * The count of split mappings is the kernel's, whatever the pattern: runs
+ * at either end of a slab, runs that join or are cut in two, and a slab
+ * that the kernel merged with its neighbour (the next slab is mapped right
+ * below it).  Random hibernations, thaws and touches over a whole slab
+ * and the first stacks of the next, checked against /proc/self/maps after
+ * every step.
+ */
+#define COUNT_STEPS		1500
+#define COUNT_STEPS_SMALL	200
+
+static unsigned
+count_steps(void)
+{
+	const char *e = getenv("SNOW_TEST_SCALE_DOWN");
+
+	return e != NULL && *e != '\0' && strcmp(e, "0") != 0 ?
+	    COUNT_STEPS_SMALL : COUNT_STEPS;
+}
+
+/* Mappings /proc/self/maps shows over [lo, hi). */
+static long
+vmas_over(uintptr_t lo, uintptr_t hi)
+{
+	unsigned long a, b;
+	char line[512];
+	long n = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a < hi && b > lo)
+			n++;
+	fclose(f);
+	return n;
+}
+
+static void
+counts_match_the_kernel(bool guard_vmas)
+{
+	struct sn_proc **ps, *one[8];
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	unsigned n, total, i, k, step, steps = count_steps();
+	uint64_t rng = 0x243f6a8885a308d3ull;
+	long base;
+
+	ck_assert_int_eq(sn_pool_init(pool, 64 * 1024, never_runs), 0);
+	if (guard_vmas)
+		atomic_store(&pool->guard_madvise, false);
+	ck_assert_int_eq(sn_fault_install(), 0);
+	memset(&cache, 0, sizeof(cache));
+	ps = malloc(sizeof(*ps));
+	ck_assert_ptr_nonnull(ps);
+	ps[0] = sn_pool_get(pool, &cache);
+	ck_assert_ptr_nonnull(ps[0]);
+	n = (unsigned)atomic_load(&pool->mapped);	/* one slab's worth */
+	total = n + NSTACKS;				/* and part of the next */
+	ps = realloc(ps, total * sizeof(*ps));
+	ck_assert_ptr_nonnull(ps);
+	for (i = 1; i < total; i++) {
+		ps[i] = sn_pool_get(pool, &cache);
+		ck_assert_ptr_nonnull(ps[i]);
+	}
+	for (i = 0; i < total; i++) {
+		uintptr_t a = (uintptr_t)ps[i]->stack_lo;
+
+		lo = a < lo ? a : lo;
+		hi = a + ps[i]->stack_size > hi ? a + ps[i]->stack_size : hi;
+	}
+	base = vmas_over(lo - 65536, hi + 65536);
+	for (step = 0; step < steps; step++) {
+		struct sn_proc *p;
+		size_t m = 0;
+
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		p = ps[rng % total];
+		switch (atomic_load(&p->hib_state)) {
+		case SN_HIB_LIVE:
+			/* It and up to 7 neighbours that are live too. */
+			for (k = 0; k < 8 && m < 8; k++) {
+				struct sn_proc *q = NULL;
+
+				for (i = 0; i < total; i++)
+					if (ps[i]->slab == p->slab &&
+					    ps[i]->slot == p->slot + k)
+						q = ps[i];
+				if (q == NULL || atomic_load(&q->hib_state) !=
+				    SN_HIB_LIVE)
+					break;
+				if ((rng >> (8 + k)) & 1 || k == 0) {
+					q->hib_len = 512;
+					one[m++] = q;
+				}
+			}
+			(void)sn_stack_hibernate(pool, one, m);
+			break;
+		case SN_HIB_OUT:
+			if (rng >> 40 & 1)
+				sn_stack_thaw(pool, p);
+			else	/* a touch, by the fault handler */
+				(void)*(volatile char *)((char *)p->stack_lo +
+				    p->stack_size - 8);
+			break;
+		default:
+			sn_stack_thaw(pool, p);
+			break;
+		}
+		ck_assert_msg(vmas_over(lo - 65536, hi + 65536) - base ==
+		    atomic_load(&pool->vma_extra), "step %u: the kernel "
+		    "shows %ld split mappings, the pool counts %ld", step,
+		    vmas_over(lo - 65536, hi + 65536) - base,
+		    atomic_load(&pool->vma_extra));
+		if (guard_vmas)
+			ck_assert_int_eq(atomic_load(&pool->vma_extra), 0);
+	}
+	for (i = 0; i < total; i++) {
+		sn_stack_thaw(pool, ps[i]);
+		sn_pool_put(pool, &cache, ps[i]);
+	}
+	ck_assert_int_eq(atomic_load(&pool->vma_extra), 0);
+	ck_assert_int_eq(vmas_over(lo - 65536, hi + 65536), base);
+	free(ps);
+	sn_fault_remove();
+	sn_pool_destroy(pool);
+}
+
+START_TEST(split_mappings_are_counted_as_the_kernel_does)
+{
+	counts_match_the_kernel(false);
+}
+END_TEST
+
+START_TEST(with_guard_mappings_the_count_stays_exact)
+{
+	counts_match_the_kernel(true);
 }
 END_TEST
 
@@ -402,6 +550,8 @@ stack_suite(void)
 	tcase_add_test(tc, a_touch_puts_a_hibernated_stack_back);
 	tcase_add_test(tc, split_mappings_are_counted);
 	tcase_add_test(tc, the_budget_of_split_mappings_holds);
+	tcase_add_test(tc, split_mappings_are_counted_as_the_kernel_does);
+	tcase_add_test(tc, with_guard_mappings_the_count_stays_exact);
 	tcase_add_test(tc, bad_live_lengths_are_refused);
 	tcase_add_test(tc, with_guard_mappings_protection_changes_no_count);
 	tcase_add_test(tc, without_proc_self_mem_nothing_hibernates);

@@ -6,6 +6,19 @@
  * Compiled Snow programs and C programs use the same ABI, declared here.
  *
  * Link with: cc prog.c $(pkg-config --cflags --libs snow-rt)
+ *
+ * Stack overflows.  Below each actor stack lie 4 guard pages (16 KiB
+ * with 4 KiB pages).  Any access that lands in them, from a deep
+ * recursion or a frame of up to 16 KiB, is reported on stderr ("snow-rt:
+ * stack overflow in actor PID (stack of N bytes, ...)") and the process
+ * aborts with SIGABRT.  A frame larger than the guard (a big array or
+ * alloca) can step over it into the stack below, silently; it is caught
+ * only when the code is built with -fstack-clash-protection, which makes
+ * the compiler touch each page of a large frame in turn, so the guard is
+ * hit first.  pkg-config --cflags snow-rt gives that flag when the
+ * compiler snow-rt was configured with accepts it.  The Snow compiler and
+ * other front ends must do the same for the code they emit: with LLVM,
+ * give every function the attribute "probe-stack"="inline-asm".
  */
 #ifndef SNOW_RUNTIME_H
 #define SNOW_RUNTIME_H
@@ -237,7 +250,67 @@ SNOW_API int snow_actor_kill(uint64_t pid);
  */
 SNOW_API int snow_actor_hibernate(int on);
 
+/* ---- SIGSEGV and SIGBUS ----
+ *
+ * From snow_rt_init_actor() until snow_rt_run_scheduler() returns, the
+ * runtime owns SIGSEGV and SIGBUS: its handler puts hibernated stacks
+ * back when they are touched and reports actor stack overflows.
+ *
+ * A handler the application installed before snow_rt_init_actor() keeps
+ * working: every fault that is not the runtime's is passed on to it, with
+ * the signal mask it was installed with (if it was SIG_DFL or SIG_IGN,
+ * the fault takes the default action and ends the process).
+ *
+ * A handler installed after snow_rt_init_actor() replaces the runtime's
+ * and then receives the runtime's faults too.  It must call
+ * snow_rt_handle_fault() first and return at once when that returns 1.
+ * Install it with SA_SIGINFO | SA_ONSTACK: worker threads run fault
+ * handlers on an alternate signal stack, the only place an overflow can
+ * be reported from.  For example:
+ *
+ *	static void on_segv(int sig, siginfo_t *info, void *uc)
+ *	{
+ *		if (snow_rt_handle_fault(sig, info, uc))
+ *			return;
+ *		... the application's own handling ...
+ *	}
+ *
+ * At shutdown snow_rt_run_scheduler() puts back the handler that was
+ * installed before snow_rt_init_actor(), unless the application has
+ * installed its own since: that one stays.  A later snow_rt_init_actor()
+ * takes the signals again and chains to whatever is installed then.
+ */
+
+/*
+ * The runtime's share of a fault, for an application's SIGSEGV or SIGBUS
+ * handler: pass the handler's own three arguments (info is its
+ * siginfo_t *; void * here so that this header needs no POSIX types).
+ * Async-signal-safe; errno is left as it was.
+ *
+ * Returns 1 when the fault was the runtime's and has been dealt with: an
+ * access to a hibernated stack, which is back now; return from the
+ * handler and the access runs again.  An actor stack overflow is the
+ * runtime's too, but never returns: the actor's PID and stack size are
+ * reported on stderr and the process aborts (SIGABRT).
+ * Returns 0 for any other fault, which is the application's to handle,
+ * and for anything but SIGSEGV or SIGBUS, a NULL info, a fault the
+ * runtime's handler is passing on to a handler installed before init,
+ * or a runtime that is not running.
+ */
+SNOW_API int snow_rt_handle_fault(int sig, void *info, void *ucontext);
+
 /* ---- Timers: one heap per worker, no thread per timer ---- */
+
+/*
+ * Every timeout in this header (snow_actor_receive(), snow_timer_sleep(),
+ * snow_timer_send_after()) of at least this many milliseconds, about 317
+ * years, means "for ever": a receive or sleep then waits with no timer at
+ * all (so snow_rt_run_scheduler() may end it as blocked for ever), and a
+ * message sent after it is never delivered: it is dropped at once and
+ * counted in snow_rt_stats().dropped.  Any shorter timeout is a real
+ * timer, which snow_rt_run_scheduler() waits for, however long.
+ */
+#define SNOW_TIMEOUT_FOREVER_MS	((int64_t)10000000000000)
 
 /*
  * Park the calling actor for at least ms milliseconds; its worker runs

@@ -1,0 +1,966 @@
+/*
+ * The promises of include/snow/runtime.h at their edges: calls racing
+ * init and shutdown, priorities under load from above, threads that spawn
+ * and end by the thousand, timers on a worker held by an actor that never
+ * yields, a thousand workers, very long timeouts, bad SNOW_STACK_SIZE
+ * values, and misuse (fork, pthread_exit in an actor, calls from signal
+ * handlers).  Each was broken once; each test failed then.
+ *
+ * As in check_messaging.c, actors and helper threads never call
+ * ck_assert: they count what went wrong, and the test's own thread checks
+ * the counts.  Misuse that kills or hangs a process runs in a forked
+ * child with an alarm, so the suite also passes with CK_FORK=no.
+ *
+ * Environment: SNOW_TEST_SCALE_DOWN=1 (also implied under valgrind and
+ * ThreadSanitizer) lowers round and thread counts; the checks stay.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <snow/runtime.h>
+
+#include "run_suite.h"
+#include "snow_ok.h"
+
+#ifdef HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+#ifndef UNDER_TSAN
+#define UNDER_TSAN 0
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
+#if UNDER_TSAN
+/* signal_handlers_get_edeadlk_not_a_deadlock calls the runtime from a
+ * signal handler on purpose, to show what the runtime does about it. */
+const char *__tsan_default_options(void);
+const char *
+__tsan_default_options(void)
+{
+	return "report_signal_unsafe=0";
+}
+#endif
+
+#define TIMEOUT 240
+
+static bool
+env_flag(const char *name)
+{
+	const char *s = getenv(name);
+
+	return s != NULL && *s != '\0' && strcmp(s, "0") != 0;
+}
+
+static bool
+scaled_down(void)
+{
+	return env_flag("SNOW_TEST_SCALE_DOWN") || RUNNING_ON_VALGRIND ||
+	    UNDER_TSAN;
+}
+
+/* Instrumented builds: time bounds stretch, never vanish. */
+static double
+slack(void)
+{
+	if (RUNNING_ON_VALGRIND)
+		return 20.0;
+	return UNDER_TSAN || UNDER_ASAN ? 6.0 : 1.0;
+}
+
+static struct snow_rt_stats
+stats_ok(void)
+{
+	struct snow_rt_stats st;
+
+	ck_assert_int_eq(snow_rt_stats(&st), 0);
+	return st;
+}
+
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void
+nop_actor(const void *arg)
+{
+	(void)arg;
+}
+
+/* Waits for a message that never comes: ended as blocked at shutdown. */
+static void
+forever_actor(const void *arg)
+{
+	(void)arg;
+	(void)snow_actor_receive(-1);
+}
+
+/*
+ * Run fn in a forked child with stderr captured into err and an alarm of
+ * alarm_s seconds (a hang then ends by SIGALRM); returns its wait status.
+ */
+static int
+run_child(void (*fn)(void), unsigned alarm_s, char *err, size_t errlen)
+{
+	int pipefd[2], status;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(pipefd), 0);
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(pipefd[0]);
+		dup2(pipefd[1], STDERR_FILENO);
+		alarm(alarm_s);
+		fn();
+		_exit(0);
+	}
+	close(pipefd[1]);
+	while (got + 1 < errlen &&
+	    (n = read(pipefd[0], err + got, errlen - 1 - got)) > 0)
+		got += (size_t)n;
+	err[got] = '\0';
+	close(pipefd[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+/* ---- 1. Calls that race init and shutdown ---- */
+
+static _Atomic bool race_stop;
+static _Atomic long race_bad;		/* a call failed with the wrong errno */
+static _Atomic long race_accepted;	/* spawns that returned a PID */
+static _Atomic long race_ran;		/* actors that ran to their end */
+static _Atomic int race_running;	/* actors inside their function */
+static _Atomic uint64_t race_last_pid;
+static size_t race_big_size;		/* bytes of each big spawn's args */
+static unsigned char *race_big;
+
+static void
+race_bad_if(bool wrong)
+{
+	if (wrong)
+		atomic_fetch_add(&race_bad, 1);
+}
+
+static void
+race_actor(const void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&race_running, 1);
+	snow_actor_yield();
+	(void)snow_actor_receive(0);
+	atomic_fetch_add(&race_ran, 1);
+	atomic_fetch_sub(&race_running, 1);
+}
+
+/* Its arguments must arrive whole: the copy raced a shutdown once. */
+static void
+race_big_actor(const void *arg)
+{
+	const unsigned char *a = arg;
+
+	atomic_fetch_add(&race_running, 1);
+	race_bad_if(a[0] != 0x5a || a[race_big_size / 2] != 0x5a ||
+	    a[race_big_size - 1] != 0x5a);
+	atomic_fetch_add(&race_ran, 1);
+	atomic_fetch_sub(&race_running, 1);
+}
+
+/* A spawn is taken, or refused because the runtime is down or stopping. */
+static void
+race_spawned(uint64_t pid)
+{
+	int err = errno;
+
+	if (pid != 0) {
+		atomic_fetch_add(&race_accepted, 1);
+		atomic_store(&race_last_pid, pid);
+	} else {
+		race_bad_if(err != EPERM && err != EAGAIN);
+	}
+}
+
+/*
+ * Spawners work in bursts of at most most actors, then wait for them to
+ * end and pause: shutdown waits for every actor, so spawning without a
+ * pause would hold it off for ever (and fill memory); the pauses, of
+ * varying length, let the races fall at every point of init and stop.
+ */
+static bool
+race_room(long most)
+{
+	static _Atomic unsigned seed = 1;
+	unsigned r;
+
+	if (atomic_load(&race_accepted) - atomic_load(&race_ran) < most)
+		return !atomic_load(&race_stop);
+	while (atomic_load(&race_accepted) != atomic_load(&race_ran)) {
+		if (atomic_load(&race_stop))
+			return false;
+		sched_yield();
+	}
+	r = atomic_fetch_add(&seed, 0x9e3779b9u) * 2654435761u;
+	usleep(r >> 24);	/* 0-255 us */
+	return !atomic_load(&race_stop);
+}
+
+static void *
+race_spawner(void *arg)
+{
+	unsigned char args[100];
+	unsigned i = 0;
+
+	(void)arg;
+	memset(args, 7, sizeof(args));
+	while (race_room(64)) {
+		/* Inline and heap-copied arguments, every priority. */
+		race_spawned(snow_actor_spawn(race_actor, args,
+		    i % 2 ? sizeof(args) : 8, (uint8_t)(i % 3)));
+		i++;
+	}
+	return NULL;
+}
+
+static void *
+race_big_spawner(void *arg)
+{
+	(void)arg;
+	while (race_room(2))
+		race_spawned(snow_actor_spawn(race_big_actor, race_big,
+		    race_big_size, SNOW_PRIO_NORMAL));
+	return NULL;
+}
+
+/* Every other entry point, with its documented errors only. */
+static void *
+race_caller(void *arg)
+{
+	unsigned i = 0;
+	int err;
+
+	(void)arg;
+	while (!atomic_load(&race_stop)) {
+		uint64_t pid = atomic_load(&race_last_pid) - (i % 4);
+		struct snow_rt_stats st;
+
+		err = snow_actor_send(pid, "m", 1);
+		race_bad_if(err != 0 && err != EPERM);
+		err = snow_timer_send_after(pid, 1 + i % 3, "t", 1);
+		race_bad_if(err != 0 && err != EPERM);
+		err = snow_actor_kill(1000000000000ull + i);
+		race_bad_if(err != ESRCH && err != EPERM);
+		race_bad_if(snow_actor_whereis("nobody", 6) != 0);
+		err = errno;
+		race_bad_if(err != ESRCH && err != EPERM);
+		race_bad_if(snow_rt_stats(&st) != 0);
+		race_bad_if(snow_actor_self() != 0);
+		race_bad_if(snow_actor_receive(0) != NULL || errno != EPERM);
+		race_bad_if(snow_actor_link(pid) != EPERM);
+		race_bad_if(snow_actor_register("x", 1) != EPERM);
+		snow_actor_yield();		/* a no-op out here */
+		snow_reduction_check();
+		i++;
+	}
+	return NULL;
+}
+
+/* A victim is spawned and killed at once, from outside. */
+static void *
+race_killer(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&race_stop)) {
+		uint64_t pid = snow_actor_spawn(forever_actor, NULL, 0,
+		    SNOW_PRIO_NORMAL);
+		int err;
+
+		if (pid == 0) {
+			race_bad_if(errno != EPERM && errno != EAGAIN);
+			continue;
+		}
+		err = snow_actor_kill(pid);
+		/* ESRCH: a shutdown ended it as blocked first. */
+		race_bad_if(err != 0 && err != ESRCH && err != EPERM);
+	}
+	return NULL;
+}
+
+/*
+ * Init and run, rounds times, while threads call in.  After each run no
+ * actor of that runtime may still be running, and its counts must agree;
+ * at the end every spawn that returned a PID has run to its end.
+ */
+static void
+race_rounds(unsigned rounds, bool big)
+{
+	void *(*fns[])(void *) = { race_spawner, race_caller, race_killer,
+	    race_big_spawner };
+	unsigned nthreads = big ? 4 : 3, r, mismatched = 0, still_running = 0;
+	pthread_t threads[4];
+	unsigned i;
+
+	atomic_store(&race_stop, false);
+	atomic_store(&race_bad, 0);
+	atomic_store(&race_accepted, 0);
+	atomic_store(&race_ran, 0);
+	atomic_store(&race_running, 0);
+	atomic_store(&race_last_pid, 1);
+	for (i = 0; i < nthreads; i++)
+		ck_assert_int_eq(pthread_create(&threads[i], NULL, fns[i],
+		    NULL), 0);
+	for (r = 0; r < rounds; r++) {
+		struct snow_rt_stats st;
+
+		init_ok(2);
+		race_spawned(snow_actor_spawn(race_actor, NULL, 0,
+		    SNOW_PRIO_NORMAL));
+		run_ok();
+		still_running += atomic_load(&race_running) != 0;
+		st = stats_ok();
+		mismatched += st.spawned != st.exited;
+	}
+	atomic_store(&race_stop, true);
+	for (i = 0; i < nthreads; i++)
+		pthread_join(threads[i], NULL);
+	ck_assert_msg(still_running == 0,
+	    "%u of %u runs returned with an actor still running",
+	    still_running, rounds);
+	ck_assert_msg(mismatched == 0,
+	    "%u of %u runs stopped with spawned != exited", mismatched, rounds);
+	ck_assert_msg(atomic_load(&race_bad) == 0,
+	    "%ld calls failed with an undocumented error, or big arguments "
+	    "arrived damaged", atomic_load(&race_bad));
+	ck_assert_msg(atomic_load(&race_accepted) == atomic_load(&race_ran),
+	    "%ld spawns accepted but %ld ran", atomic_load(&race_accepted),
+	    atomic_load(&race_ran));
+	ck_assert_int_gt(atomic_load(&race_accepted), (long)rounds);
+}
+
+START_TEST(init_races_every_entry_point)
+{
+	race_rounds(scaled_down() ? 200 : 2000, false);
+}
+END_TEST
+
+/* Big copies widen the window: the copy ran on after the pool was
+ * unmapped, with 256 MiB stacks and 200 MB arguments, in 1-3 rounds. */
+START_TEST(init_races_big_spawns)
+{
+	bool small = scaled_down() || UNDER_ASAN;
+
+	race_big_size = small ? 16u << 20 : 200u << 20;
+	race_big = malloc(race_big_size);
+	ck_assert_ptr_nonnull(race_big);
+	memset(race_big, 0x5a, race_big_size);
+	setenv("SNOW_STACK_SIZE", "256M", 1);
+	race_rounds(small ? 10 : 30, true);
+	unsetenv("SNOW_STACK_SIZE");
+	free(race_big);
+	race_big = NULL;
+}
+END_TEST
+
+/* ---- 4. Lower priorities under load from above ---- */
+
+static _Atomic bool prio_stop;
+static _Atomic long prio_steps;
+
+static void
+prio_spinner(const void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&prio_stop))
+		snow_reduction_check();
+}
+
+static void
+prio_stepper(const void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&prio_stop)) {
+		atomic_fetch_add(&prio_steps, 1);
+		snow_reduction_check();
+	}
+}
+
+/*
+ * As many spinners of priority hog as workers keep every worker busy; an
+ * actor of priority starved must still make progress.
+ */
+static void
+prio_share(unsigned workers, uint8_t hog, uint8_t starved)
+{
+	const long want = 20000;
+	double end;
+	unsigned i;
+	long steps;
+
+	atomic_store(&prio_stop, false);
+	atomic_store(&prio_steps, 0);
+	init_ok(workers);
+	for (i = 0; i < workers; i++)
+		spawn_ok(prio_spinner, NULL, 0, hog);
+	sleep_ms(50);		/* the spinners hold every worker */
+	spawn_ok(prio_stepper, NULL, 0, starved);
+	end = now() + 20.0 * slack();
+	while (atomic_load(&prio_steps) < want && now() < end)
+		sleep_ms(10);
+	steps = atomic_load(&prio_steps);
+	atomic_store(&prio_stop, true);
+	run_ok();
+	ck_assert_msg(steps >= want, "priority %u under %u priority-%u "
+	    "spinners: %ld steps, want %ld", starved, workers, hog, steps,
+	    want);
+}
+
+START_TEST(low_runs_under_high_load)
+{
+	prio_share(2, SNOW_PRIO_HIGH, SNOW_PRIO_LOW);
+}
+END_TEST
+
+START_TEST(normal_runs_under_high_load)
+{
+	prio_share(2, SNOW_PRIO_HIGH, SNOW_PRIO_NORMAL);
+}
+END_TEST
+
+START_TEST(low_runs_under_high_load_on_one_worker)
+{
+	prio_share(1, SNOW_PRIO_HIGH, SNOW_PRIO_LOW);
+}
+END_TEST
+
+START_TEST(low_runs_under_normal_load)
+{
+	prio_share(2, SNOW_PRIO_NORMAL, SNOW_PRIO_LOW);
+}
+END_TEST
+
+/* ---- 5. Threads that spawn and end ---- */
+
+static void *
+churn_thread(void *arg)
+{
+	uint64_t *pid = arg;
+
+	*pid = snow_actor_spawn(nop_actor, NULL, 0, SNOW_PRIO_NORMAL);
+	return NULL;
+}
+
+/* A thread per request must not strand the stacks its spawn cached. */
+START_TEST(thread_churn_keeps_stacks_flat)
+{
+	unsigned n = scaled_down() ? 4000 : 40000, i, failed = 0;
+	struct snow_rt_stats st;
+
+	init_ok(2);
+	for (i = 0; i < n; i++) {
+		uint64_t pid = 0;
+		pthread_t t;
+
+		ck_assert_int_eq(pthread_create(&t, NULL, churn_thread, &pid),
+		    0);
+		pthread_join(t, NULL);
+		failed += pid == 0;
+	}
+	st = stats_ok();
+	run_ok();
+	ck_assert_uint_eq(failed, 0);
+	/* Worker caches hold up to 256 each; the pool trades 32 at once. */
+	ck_assert_msg(st.stacks_mapped <= 2048,
+	    "%u threads that spawned one actor each left %llu stacks mapped",
+	    n, (unsigned long long)st.stacks_mapped);
+}
+END_TEST
+
+/* ---- 7-9. Timers ---- */
+
+static _Atomic bool hog_stop;
+static _Atomic uint64_t hog_pid;
+static double hog_took;
+static int hog_err;
+
+static void
+hog_actor(const void *arg)
+{
+	double end;
+
+	(void)arg;
+	(void)snow_actor_receive(-1);
+	/* Holds its worker: no snow_reduction_check(), ever. */
+	end = now() + 100.0;
+	while (!atomic_load(&hog_stop) && now() < end)
+		;
+}
+
+static void
+hog_waiter(const void *arg)
+{
+	const void *m;
+	double t;
+
+	(void)arg;
+	(void)snow_actor_receive(-1);
+	/* Woken by us, the hog runs next on this worker, as we park. */
+	(void)snow_actor_send(atomic_load(&hog_pid), "go", 2);
+	t = now();
+	m = snow_actor_receive(50);
+	hog_err = m == NULL ? snow_errno() : 0;
+	hog_took = now() - t;
+	atomic_store(&hog_stop, true);
+}
+
+/* A due timer fires while a worker is free, whoever holds its own. */
+START_TEST(timer_fires_behind_a_hog)
+{
+	uint64_t waiter;
+
+	atomic_store(&hog_stop, false);
+	hog_took = -1;
+	init_ok(2);
+	atomic_store(&hog_pid, spawn_ok(hog_actor, NULL, 0, SNOW_PRIO_NORMAL));
+	waiter = spawn_ok(hog_waiter, NULL, 0, SNOW_PRIO_NORMAL);
+	sleep_ms(100);		/* both parked, the workers asleep */
+	ck_assert_int_eq(snow_actor_send(waiter, "go", 2), 0);
+	run_ok();
+	ck_assert_int_eq(hog_err, ETIMEDOUT);
+	ck_assert_msg(hog_took >= 0.049 && hog_took < 2.0 * slack(),
+	    "receive(50) behind a hog returned after %.3f s", hog_took);
+}
+END_TEST
+
+static void *
+run_in_thread(void *arg)
+{
+	int *err = arg;
+
+	*err = snow_rt_run_scheduler();
+	return NULL;
+}
+
+/* Shutdown in a thread of its own; true if it returned within limit_s. */
+static bool
+run_within(double limit_s, pthread_t *t, int *err)
+{
+	double end = now() + limit_s;
+
+	*err = -1;
+	ck_assert_int_eq(pthread_create(t, NULL, run_in_thread, err), 0);
+	while (now() < end) {
+		if (pthread_tryjoin_np(*t, NULL) == 0)
+			return true;
+		sleep_ms(10);
+	}
+	return false;
+}
+
+/* A timer that can only drop its message does not hold shutdown. */
+START_TEST(shutdown_ignores_timers_to_the_dead)
+{
+	struct snow_rt_stats st;
+	uint64_t dead;
+	pthread_t t;
+	int err;
+
+	init_ok(2);
+	dead = spawn_ok(nop_actor, NULL, 0, SNOW_PRIO_NORMAL);
+	while (stats_ok().exited < 1)
+		sleep_ms(1);
+	spawn_ok(forever_actor, NULL, 0, SNOW_PRIO_NORMAL);
+	ck_assert_int_eq(snow_timer_send_after(dead, INT64_MAX, "x", 1), 0);
+	ck_assert_int_eq(snow_timer_send_after(dead, 3600 * 1000, "y", 1), 0);
+	ck_assert_msg(run_within(30.0 * slack(), &t, &err),
+	    "shutdown waited on timers to an actor that had ended");
+	ck_assert_int_eq(err, 0);
+	st = stats_ok();
+	ck_assert_uint_eq(st.blocked_ended, 1);
+	ck_assert_uint_ge(st.dropped, 2);
+}
+END_TEST
+
+static void
+receive_forever_ms(const void *arg)
+{
+	(void)arg;
+	(void)snow_actor_receive(SNOW_TIMEOUT_FOREVER_MS);
+}
+
+static void
+sleep_forever_ms(const void *arg)
+{
+	(void)arg;
+	snow_timer_sleep(SNOW_TIMEOUT_FOREVER_MS);
+}
+
+/* One rule: SNOW_TIMEOUT_FOREVER_MS and up is for ever, for every call. */
+START_TEST(timeouts_past_forever_are_for_ever)
+{
+	struct snow_rt_stats st;
+	uint64_t rx;
+	pthread_t t;
+	int err;
+
+	init_ok(2);
+	rx = spawn_ok(receive_forever_ms, NULL, 0, SNOW_PRIO_NORMAL);
+	spawn_ok(sleep_forever_ms, NULL, 0, SNOW_PRIO_NORMAL);
+	ck_assert_int_eq(snow_timer_send_after(rx, SNOW_TIMEOUT_FOREVER_MS,
+	    "x", 1), 0);
+	ck_assert_uint_eq(stats_ok().dropped, 1);	/* never delivered */
+	ck_assert_msg(run_within(30.0 * slack(), &t, &err),
+	    "a timeout of SNOW_TIMEOUT_FOREVER_MS held shutdown");
+	ck_assert_int_eq(err, 0);
+	st = stats_ok();
+	ck_assert_uint_eq(st.blocked_ended, 2);
+}
+END_TEST
+
+static void
+receive_long_ms(const void *arg)
+{
+	(void)arg;
+	(void)snow_actor_receive(SNOW_TIMEOUT_FOREVER_MS - 1);
+}
+
+/* Anything shorter is a real timer: shutdown waits for it. */
+START_TEST(long_timeouts_are_real_timers)
+{
+	uint64_t pid;
+	pthread_t t;
+	int err;
+
+	init_ok(2);
+	pid = spawn_ok(receive_long_ms, NULL, 0, SNOW_PRIO_NORMAL);
+	ck_assert_msg(!run_within(1.0, &t, &err),
+	    "shutdown ended an actor whose timer was still to fire");
+	ck_assert_uint_eq(stats_ok().blocked_ended, 0);
+	ck_assert_int_eq(snow_actor_kill(pid), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(err, 0);
+}
+END_TEST
+
+/* ---- 8. Many workers ---- */
+
+START_TEST(init_with_1024_workers_is_quick)
+{
+	double cpu = cpu_now(), wall = now();
+
+	/* valgrind runs at most 500 threads. */
+	init_ok(RUNNING_ON_VALGRIND ? 256 : SNOW_MAX_SCHEDULERS);
+	spawn_ok(nop_actor, NULL, 0, SNOW_PRIO_NORMAL);
+	run_ok();
+	cpu = cpu_now() - cpu;
+	wall = now() - wall;
+	/* They once spun probing one another: 6-25 s, then 40 s to stop. */
+	ck_assert_msg(cpu < 5.0 * slack() && wall < 10.0 * slack(),
+	    "a thousand workers: %.2f s of CPU, %.2f s to start and stop", cpu,
+	    wall);
+}
+END_TEST
+
+/* ---- 11. SNOW_STACK_SIZE ---- */
+
+START_TEST(stack_size_overflow_is_einval)
+{
+	static const char *bad[] = {
+		"18014398509482048K",	/* 2^64 + 64 KiB: wrapped to 64 KiB */
+		"17592186044417M",
+		"99999999999999999999",
+		"-1", "-64K", " 64K", "+64K", "64KB", "1K", "", "K"
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (*bad[i] == '\0')
+			continue;	/* empty means the default */
+		setenv("SNOW_STACK_SIZE", bad[i], 1);
+		ck_assert_msg(snow_rt_init_actor(1) == EINVAL,
+		    "SNOW_STACK_SIZE=%s accepted", bad[i]);
+	}
+	setenv("SNOW_STACK_SIZE", "64K", 1);
+	init_ok(1);
+	spawn_ok(nop_actor, NULL, 0, SNOW_PRIO_NORMAL);
+	run_ok();
+	unsetenv("SNOW_STACK_SIZE");
+}
+END_TEST
+
+/* ---- 12. Misuse ---- */
+
+static void
+fork_child_calls(void)
+{
+	uint64_t pid;
+	int code = 0;
+
+	pid = snow_actor_spawn(nop_actor, NULL, 0, SNOW_PRIO_NORMAL);
+	if (pid != 0 || errno != EPERM)
+		code |= 1;
+	if (snow_actor_send(1, "x", 1) != EPERM)
+		code |= 2;
+	if (snow_rt_run_scheduler() != EPERM)	/* it once waited for ever */
+		code |= 4;
+	if (snow_rt_init_actor(1) != ENOTRECOVERABLE)
+		code |= 8;
+	_exit(code);
+}
+
+START_TEST(fork_while_running_fails_in_the_child)
+{
+	char err[4096];
+	uint64_t pid;
+	int status;
+
+	init_ok(2);
+	pid = spawn_ok(forever_actor, NULL, 0, SNOW_PRIO_NORMAL);
+	status = run_child(fork_child_calls, 20, err, sizeof(err));
+	ck_assert_int_eq(snow_actor_kill(pid), 0);
+	run_ok();
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "forked child: status %#x (exit code bits: 1 spawn, 2 send, "
+	    "4 run, 8 init; SIGALRM %d: it hung)", status, SIGALRM);
+}
+END_TEST
+
+static void
+exiting_actor(const void *arg)
+{
+	(void)arg;
+	pthread_exit(NULL);
+}
+
+static void
+pthread_exit_child(void)
+{
+	if (snow_rt_init_actor(2) != 0)
+		_exit(10);
+	if (snow_actor_spawn(exiting_actor, NULL, 0, SNOW_PRIO_NORMAL) == 0)
+		_exit(11);
+	(void)snow_rt_run_scheduler();
+	_exit(12);	/* it ran on without the worker */
+}
+
+/* A worker thread ended under an actor: said, and aborted, not a hang. */
+START_TEST(pthread_exit_in_an_actor_aborts_with_a_message)
+{
+	char err[4096];
+	int status;
+
+	status = run_child(pthread_exit_child, 30, err, sizeof(err));
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+	    "child status %#x, stderr: %s", status, err);
+	ck_assert_msg(strstr(err, "pthread_exit") != NULL, "stderr: %s", err);
+}
+END_TEST
+
+static _Atomic uint64_t sig_target;
+static _Atomic long sig_ok, sig_deadlk, sig_bad;
+
+static void
+sig_sender(int sig)
+{
+	int saved = errno, err;
+
+	(void)sig;
+	err = snow_actor_send(atomic_load(&sig_target), "s", 1);
+	if (err == 0)
+		atomic_fetch_add(&sig_ok, 1);
+	else if (err == EDEADLK)
+		atomic_fetch_add(&sig_deadlk, 1);
+	else
+		atomic_fetch_add(&sig_bad, 1);
+	errno = saved;
+}
+
+static void
+sig_sink(const void *arg)
+{
+	const struct snow_msg *m;
+
+	(void)arg;
+	while ((m = snow_actor_receive(-1)) != NULL && m->data[0] != 'q')
+		;
+}
+
+/*
+ * A handler that sends while its thread was inside a send used to wait
+ * for a table lock its own thread held (2 runs in 16 hung); now it gets
+ * EDEADLK, and a handler that interrupts nothing of ours gets through.
+ */
+START_TEST(signal_handlers_get_edeadlk_not_a_deadlock)
+{
+	struct itimerval it = { { 0, 50 }, { 0, 50 } };
+	struct sigaction sa, old;
+	long sent = 0, failed = 0;
+	double end;
+
+	if (RUNNING_ON_VALGRIND)
+		it.it_interval.tv_usec = it.it_value.tv_usec = 1000;
+	atomic_store(&sig_ok, 0);
+	atomic_store(&sig_deadlk, 0);
+	atomic_store(&sig_bad, 0);
+	init_ok(2);
+	atomic_store(&sig_target, spawn_ok(sig_sink, NULL, 0,
+	    SNOW_PRIO_NORMAL));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sig_sender;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, &old), 0);
+	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+	/* Nothing in this loop but runtime calls: Check's asserts allocate,
+	 * and a handler that interrupted malloc would wait for its lock. */
+	end = now() + (scaled_down() ? 1.0 : 2.0);
+	while (now() < end) {
+		failed += snow_actor_send(atomic_load(&sig_target), "m", 1) != 0;
+		if (++sent % 64 == 0)
+			(void)snow_actor_spawn(nop_actor, NULL, 0,
+			    SNOW_PRIO_NORMAL);
+	}
+	memset(&it, 0, sizeof(it));
+	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+	ck_assert_int_eq(sigaction(SIGALRM, &old, NULL), 0);
+	ck_assert_int_eq(snow_actor_send(atomic_load(&sig_target), "q", 1), 0);
+	run_ok();
+	ck_assert_int_eq(failed, 0);
+	ck_assert_int_eq(atomic_load(&sig_bad), 0);
+	ck_assert_msg(atomic_load(&sig_ok) + atomic_load(&sig_deadlk) > 0,
+	    "the handler never ran");
+}
+END_TEST
+
+static void
+outside_sends_child(void)
+{
+	uint64_t pid;
+
+	if (snow_rt_init_actor(2) != 0)
+		_exit(10);
+	pid = snow_actor_spawn(sig_sink, NULL, 0, SNOW_PRIO_NORMAL);
+	if (pid == 0 || snow_actor_send(pid, "m", 1) != 0)
+		_exit(11);
+	_exit(snow_rt_run_scheduler() == 0 ? 0 : 12);
+}
+
+/* The shutdown line no longer blames the actor when outside threads
+ * were sending: it says that their sends may have come too late. */
+START_TEST(blocked_line_names_outside_senders)
+{
+	char err[4096];
+	int status;
+
+	status = run_child(outside_sends_child, 30, err, sizeof(err));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "child status %#x, stderr: %s", status, err);
+	ck_assert_msg(strstr(err, "1 actor waited") != NULL &&
+	    strstr(err, "threads outside the runtime sent messages") != NULL &&
+	    strstr(err, "could never come") == NULL, "stderr: %s", err);
+}
+END_TEST
+
+static Suite *
+edges_suite(void)
+{
+	Suite *s = suite_create("edges");
+	TCase *tc;
+
+	tc = tcase_create("races");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_test(tc, init_races_every_entry_point);
+	tcase_add_test(tc, init_races_big_spawns);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("priorities");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_test(tc, low_runs_under_high_load);
+	tcase_add_test(tc, normal_runs_under_high_load);
+	tcase_add_test(tc, low_runs_under_high_load_on_one_worker);
+	tcase_add_test(tc, low_runs_under_normal_load);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("threads");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_test(tc, thread_churn_keeps_stacks_flat);
+	tcase_add_test(tc, init_with_1024_workers_is_quick);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("timers");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_test(tc, timer_fires_behind_a_hog);
+	tcase_add_test(tc, shutdown_ignores_timers_to_the_dead);
+	tcase_add_test(tc, timeouts_past_forever_are_for_ever);
+	tcase_add_test(tc, long_timeouts_are_real_timers);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("configuration");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_test(tc, stack_size_overflow_is_einval);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("misuse");
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_test(tc, fork_while_running_fails_in_the_child);
+	tcase_add_test(tc, pthread_exit_in_an_actor_aborts_with_a_message);
+	tcase_add_test(tc, signal_handlers_get_edeadlk_not_a_deadlock);
+	tcase_add_test(tc, blocked_line_names_outside_senders);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return run_suite(edges_suite());
+}

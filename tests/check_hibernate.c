@@ -1,0 +1,356 @@
+/*
+ * Hibernation at scale: a million parked actors hibernate in a couple of
+ * seconds, within the mapping budget (a quarter of vm.max_map_count, see
+ * stack.c), and then cost no CPU; the process can still start threads;
+ * every actor wakes with its locals intact.  Past the budget, actors stay
+ * parked with their stacks in place and the workers go to sleep.
+ *
+ * Environment: SNOW_TEST_SCALE_DOWN=1 (also implied under valgrind and the
+ * sanitizers, which are several times slower and use more memory per
+ * stack) lowers the actor counts; the checks stay the same.  The figures
+ * (time to hibernate, mappings held, idle CPU) go to stderr.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <snow/runtime.h>
+
+#include "scheduler.h"		/* sn_rt.pool.vma_budget, to lower it */
+
+#include "run_suite.h"
+#include "snow_ok.h"
+
+#ifdef HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+#ifndef UNDER_TSAN
+#define UNDER_TSAN 0
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
+#define TIMEOUT		240
+#define MILLION		1000000u
+#define LOCALS		4
+
+/* Actors for a test sized n at full scale, fewer when instrumented. */
+static uint64_t
+scaled(uint64_t n)
+{
+	const char *e = getenv("SNOW_TEST_SCALE_DOWN");
+
+	/* ThreadSanitizer counts each actor as a thread, and stops at
+	 * 8,128 of them. */
+	if (RUNNING_ON_VALGRIND || UNDER_TSAN)
+		return n / 250;
+	if ((e != NULL && *e != '\0' && strcmp(e, "0") != 0))
+		return n / 50;
+	if (UNDER_ASAN)
+		return n / 10;
+	return n;
+}
+
+static long
+maps_lines(void)
+{
+	char line[512];
+	long n = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		n++;
+	fclose(f);
+	return n;
+}
+
+/* Mappings the runtime added, within budget: ThreadSanitizer maps
+ * memory of its own for every actor, which no budget counts. */
+static void
+assert_maps_within(long maps, long maps0, long budget)
+{
+	if (UNDER_TSAN)
+		return;
+	/* The pool's share within the budget; a few more for the workers'
+	 * own stacks and malloc arenas. */
+	ck_assert_msg(maps - maps0 <= budget + 64, "%ld mappings, %ld before: "
+	    "past the budget of %ld", maps, maps0, budget);
+}
+
+static long
+max_map_count(void)
+{
+	long v = 0;
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+
+	if (f != NULL) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v > 0 ? v : 65530;
+}
+
+/* CPU time of the whole process, every thread. */
+static double
+cpu_now(void)
+{
+	struct rusage ru;
+
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static long
+peak_rss_mib(void)
+{
+	struct rusage ru;
+
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_maxrss / 1024;
+}
+
+static uint64_t
+hibernations(void)
+{
+	struct snow_rt_stats st;
+
+	ck_assert_int_eq(snow_rt_stats(&st), 0);
+	return st.hibernations;
+}
+
+/* Share of one CPU the idle process uses over secs. */
+static double
+idle_cpu(double secs)
+{
+	double c0 = cpu_now(), t0 = now();
+
+	usleep((useconds_t)(secs * 1e6));
+	return (cpu_now() - c0) / (now() - t0);
+}
+
+static void *
+nothing(void *arg)
+{
+	return arg;
+}
+
+static int
+thread_starts(void)
+{
+	pthread_t t;
+	int err = pthread_create(&t, NULL, nothing, NULL);
+
+	if (err == 0)
+		pthread_join(t, NULL);
+	return err;
+}
+
+/* ---- the actors ---- */
+
+static _Atomic uint64_t answered, wrong;
+
+static uint64_t
+local_value(uint64_t index, unsigned k)
+{
+	return (index + 1) * 0x9e3779b97f4a7c15ull ^ k;
+}
+
+struct sleeper_arg {
+	uint64_t index;
+	int hibernate;		/* snow_actor_hibernate(this) first */
+};
+
+/* Parks in receive(-1) with known locals; checks them when woken. */
+static void
+sleeper(const void *arg)
+{
+	const struct sleeper_arg *a = arg;
+	volatile uint64_t local[LOCALS];
+	uint64_t index = a->index, got = UINT64_MAX;
+	const struct snow_msg *m;
+	unsigned k;
+	bool ok = true;
+
+	if (!a->hibernate)
+		(void)snow_actor_hibernate(0);
+	for (k = 0; k < LOCALS; k++)
+		local[k] = local_value(index, k);
+	m = snow_actor_receive(-1);
+	if (m == NULL || m->len != sizeof(got))
+		ok = false;
+	else
+		memcpy(&got, m->data, sizeof(got));
+	for (k = 0; k < LOCALS; k++)
+		ok = ok && local[k] == local_value(index, k);
+	atomic_fetch_add(ok && got == index ? &answered : &wrong, 1);
+}
+
+static uint64_t *
+spawn_sleepers(uint64_t n, bool every_other_stays)
+{
+	uint64_t *pids = malloc(n * sizeof(*pids)), i;
+
+	ck_assert_ptr_nonnull(pids);
+	for (i = 0; i < n; i++) {
+		struct sleeper_arg a = { i, !every_other_stays || i % 2 == 0 };
+
+		pids[i] = spawn_ok(sleeper, &a, sizeof(a), SNOW_PRIO_NORMAL);
+	}
+	return pids;
+}
+
+/* Wake them all; each checks its locals and reports. */
+static void
+wake_and_check(uint64_t *pids, uint64_t n)
+{
+	struct snow_rt_stats st;
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(snow_actor_send(pids[i], &i, sizeof(i)), 0);
+	run_ok();
+	ck_assert_int_eq(snow_rt_stats(&st), 0);
+	ck_assert_uint_eq(atomic_load(&wrong), 0);
+	ck_assert_uint_eq(atomic_load(&answered), n);
+	ck_assert_uint_eq(st.blocked_ended, 0);
+	free(pids);
+}
+
+/*
+ * A million actors parked in receive(-1) all hibernate, in seconds; the
+ * mappings stay within the budget; a new thread starts; the idle process
+ * uses no CPU; every actor wakes with its locals.
+ */
+START_TEST(a_million_parked_actors_hibernate_within_the_budget)
+{
+	uint64_t n = scaled(MILLION), h = 0, *pids;
+	long maps0 = maps_lines(), budget = max_map_count() / 4, maps;
+	double t0, t_spawned, t_done, end, cpu;
+
+	atomic_store(&answered, 0);
+	atomic_store(&wrong, 0);
+	init_ok(2);
+	t0 = now();
+	pids = spawn_sleepers(n, false);
+	t_spawned = now();
+	fprintf(stderr, "check_hibernate: %" PRIu64 " spawned in %.2f s, %"
+	    PRIu64 " hibernated by then\n", n, t_spawned - t0, hibernations());
+	end = t_spawned + 120.0;
+	while ((h = hibernations()) < n && now() < end)
+		usleep(5000);
+	t_done = now();
+	maps = maps_lines();
+	fprintf(stderr, "check_hibernate: %" PRIu64 " of %" PRIu64 " parked "
+	    "actors hibernated %.2f s after the first spawn, %.2f s after "
+	    "the last; mappings %ld (%ld before init, budget %ld); peak RSS "
+	    "%ld MiB\n", h, n, t_done - t0, t_done - t_spawned, maps, maps0,
+	    budget, peak_rss_mib());
+	ck_assert_msg(h >= n, "%" PRIu64 " of %" PRIu64 " hibernated", h, n);
+	assert_maps_within(maps, maps0, budget);
+	ck_assert_int_eq(thread_starts(), 0);
+	usleep(100000);
+	cpu = idle_cpu(2.0);
+	fprintf(stderr, "check_hibernate: idle CPU %.3f%% of one CPU\n",
+	    cpu * 100);
+	ck_assert_msg(cpu < 0.01, "idle, the process used %.1f%% of a CPU",
+	    cpu * 100);
+	t0 = now();
+	wake_and_check(pids, n);
+	fprintf(stderr, "check_hibernate: all woke and answered in %.2f s\n",
+	    now() - t0);
+}
+END_TEST
+
+/*
+ * Past the budget: every other actor keeps its stack, so each one that
+ * hibernates is a run of its own, two mappings; with the budget lowered,
+ * hibernation stops where it is reached, the rest stay parked as they
+ * are, and the workers sleep instead of sweeping them again and again.
+ */
+START_TEST(past_the_budget_actors_stay_parked_and_workers_sleep)
+{
+	uint64_t n = scaled(100000), h, prev = 0, *pids;
+	long maps0 = maps_lines(), budget = 200 + (long)(n / 100), maps;
+	double end, stable, cpu;
+
+	atomic_store(&answered, 0);
+	atomic_store(&wrong, 0);
+	init_ok(2);
+	sn_rt.pool.vma_budget = budget;
+	pids = spawn_sleepers(n, true);
+	/* Until the count has not moved for a second. */
+	end = now() + 60.0;
+	stable = now();
+	while (now() < end && now() - stable < 1.0) {
+		usleep(20000);
+		if ((h = hibernations()) != prev || h == 0) {
+			prev = h;
+			stable = now();
+		}
+	}
+	h = hibernations();
+	maps = maps_lines();
+	ck_assert_msg(h > 0 && h < n / 2, "%" PRIu64 " of %" PRIu64
+	    " hibernated: the budget did not stop them", h, n / 2);
+	assert_maps_within(maps, maps0, budget);
+	ck_assert_int_eq(thread_starts(), 0);
+	cpu = idle_cpu(2.0);
+	fprintf(stderr, "check_hibernate: past the budget (%ld): %" PRIu64
+	    " of %" PRIu64 " hibernated, %ld mappings, idle CPU %.3f%%\n",
+	    budget, h, n / 2, maps - maps0, cpu * 100);
+	ck_assert_msg(cpu < 0.01, "idle past the budget, the process used "
+	    "%.1f%% of a CPU", cpu * 100);
+	wake_and_check(pids, n);
+}
+END_TEST
+
+static Suite *
+hibernate_suite(void)
+{
+	Suite *s = suite_create("hibernate");
+	TCase *tc = tcase_create("scale");
+
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_test(tc, a_million_parked_actors_hibernate_within_the_budget);
+	tcase_add_test(tc, past_the_budget_actors_stay_parked_and_workers_sleep);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return run_suite(hibernate_suite());
+}
