@@ -379,6 +379,19 @@ watch_handoff(struct sn_worker *w)
 	timer_watch(own < other ? own : other);
 }
 
+/* Arm tm on w, the worker this actor runs on; a new earliest deadline may
+ * need a watcher, should w be held past it.  0, or ENOMEM. */
+static int
+timers_arm(struct sn_worker *w, const struct sn_timer *tm)
+{
+	uint64_t before = sn_timers_next(&w->timers);
+	int err = sn_timers_add(&w->timers, tm);
+
+	if (err == 0 && tm->deadline < before)
+		timer_watch(tm->deadline);
+	return err;
+}
+
 /* Take over the timers that busy workers let pass their deadline. */
 static void
 timers_rescue(struct sn_worker *w)
@@ -389,8 +402,10 @@ timers_rescue(struct sn_worker *w)
 
 	for (i = 0; i < sn_rt.nworkers; i++) {
 		struct sn_worker *v = &sn_rt.workers[i];
+		uint64_t due = sn_timers_next(&v->timers);
 
-		if (v == w || sn_timers_next(&v->timers) + SN_TIMER_GRACE > now)
+		/* UINT64_MAX, an empty heap, must not wrap past now. */
+		if (v == w || due == UINT64_MAX || due + SN_TIMER_GRACE > now)
 			continue;
 		while (sn_timers_pop_due(&v->timers, now, &tm))
 			sn_actor_fire(&tm);
@@ -1113,12 +1128,8 @@ sn_sched_park(struct sn_proc *p, unsigned kind, uint64_t deadline)
 			.u.wake = { p, seq },
 		};
 
-		uint64_t before = sn_timers_next(&w->timers);
-
-		if (sn_timers_add(&w->timers, &tm) != 0)
+		if (timers_arm(w, &tm) != 0)
 			return ENOMEM;
-		if (deadline < before)
-			timer_watch(deadline);
 		/* Live until someone takes the wake: sn_sched_woken(). */
 		atomic_fetch_add(&w->timers.live, 1);
 		p->timer_worker = w->id;
@@ -1178,14 +1189,8 @@ sn_sched_timer(const struct sn_timer *tm)
 	struct sn_worker *w = sn_worker_self();
 	int err;
 
-	if (w != NULL) {
-		uint64_t before = sn_timers_next(&w->timers);
-
-		err = sn_timers_add(&w->timers, tm);
-		if (err == 0 && tm->deadline < before)
-			timer_watch(tm->deadline);
-		return err;
-	}
+	if (w != NULL)
+		return timers_arm(w, tm);
 	err = sn_inbox_add(&sn_rt.timer_inbox, tm);
 	if (err == 0)
 		wake_one();
