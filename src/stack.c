@@ -8,11 +8,12 @@
  *	tail: one more guard page, above the last stack
  *
  * n is SN_SLAB_STACKS (256) with guard markers, SN_SLAB_STACKS_VMAS (16)
- * with guard VMAs, where every stack costs two mappings anyway.
+ * with guard VMAs, where every stack costs two mappings anyway; fewer
+ * (down to one) where that many would span more than SN_SLAB_SPAN.
  *
  * The control blocks sit together, off the stacks: a parked actor's
- * stack pages can then be given back to the kernel (see hibernate in
- * scheduler.c) while senders still reach its block.
+ * stack pages can then be given back to the kernel (see hibernate.c)
+ * while senders still reach its block.
  *
  * Guard pages are installed with MADV_GUARD_INSTALL where the kernel has
  * it (Linux 6.13 and later): the slab stays one mapping (or less: the
@@ -58,6 +59,9 @@
 #define SN_SLAB_STACKS	256	/* stacks mapped at once, guard markers */
 #define SN_SLAB_STACKS_VMAS 16	/* and with guard VMAs */
 #define SN_SLAB_WORDS	(SN_SLAB_STACKS / 64)
+/* Fewer stacks per slab when they are huge: 256 stacks of 256 MiB would
+ * reserve 64 GiB at once, past what valgrind or a ulimit -v allows. */
+#define SN_SLAB_SPAN	((size_t)1 << 30)
 #define SN_CACHE_MAX	256	/* a worker cache holds at most this many */
 #define SN_CACHE_BATCH	32	/* stacks moved between cache and pool */
 /*
@@ -410,8 +414,11 @@ slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
 unsigned
 sn_stack_slab_stacks(const struct sn_stack_pool *pool)
 {
-	return atomic_load(&pool->guard_madvise) ? SN_SLAB_STACKS :
+	unsigned most = atomic_load(&pool->guard_madvise) ? SN_SLAB_STACKS :
 	    SN_SLAB_STACKS_VMAS;
+	size_t fit = SN_SLAB_SPAN / pool->slot_size;
+
+	return fit == 0 ? 1 : fit < most ? (unsigned)fit : most;
 }
 
 long

@@ -116,7 +116,8 @@ size_t sn_stack_hibernate(struct sn_stack_pool *pool, struct sn_proc **ps,
 
 /* Mappings the pool holds now, by its count (vma_base + vma_extra). */
 long sn_stack_vmas(struct sn_stack_pool *pool);
-/* Stacks per slab: SN_SLAB_STACKS, or fewer with guard VMAs. */
+/* Stacks per slab: SN_SLAB_STACKS, or fewer with guard VMAs or with
+ * stacks so big that a slab would span more than 1 GiB. */
 unsigned sn_stack_slab_stacks(const struct sn_stack_pool *pool);
 
 /*

@@ -197,6 +197,7 @@ big_frame_actor(const void *arg)
 		volatile unsigned char frame[n];
 
 		frame[0] = 1;		/* the lowest byte only */
+		__asm__ volatile("" : : "r"(frame) : "memory");
 	}
 	(void)snow_actor_send(atomic_load(&neighbour_pid), "w", 1);
 }

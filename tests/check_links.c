@@ -38,24 +38,7 @@
 
 #include "run_suite.h"
 #include "snow_ok.h"
-
-#ifdef HAVE_VALGRIND_VALGRIND_H
-#include <valgrind/valgrind.h>
-#else
-#define RUNNING_ON_VALGRIND 0
-#endif
-
-/* ThreadSanitizer: GCC says so with a macro, clang with __has_feature. */
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-#ifndef UNDER_TSAN
-#define UNDER_TSAN 0
-#endif
+#include "test_env.h"
 
 #define TIMEOUT 300
 
@@ -68,22 +51,6 @@
 
 /* A PID no actor will have for the life of a test. */
 #define NEVER_USED_PID ((uint64_t)1 << 60)
-
-static bool
-env_flag(const char *name)
-{
-	const char *s = getenv(name);
-
-	return s != NULL && *s != '\0' && strcmp(s, "0") != 0;
-}
-
-/* Volume tests run smaller under slow instrumentation. */
-static bool
-scaled_down(void)
-{
-	return env_flag("SNOW_TEST_SCALE_DOWN") || RUNNING_ON_VALGRIND ||
-	    UNDER_TSAN;
-}
 
 /* ---- failures seen in actors ---- */
 
@@ -126,15 +93,6 @@ assert_no_fails(void)
 
 	ck_assert_msg(n == 0, "%d check(s) failed in actors; first: %s", n,
 	    first_fail);
-}
-
-static struct snow_rt_stats
-stats_ok(void)
-{
-	struct snow_rt_stats st;
-
-	ck_assert_int_eq(snow_rt_stats(&st), 0);
-	return st;
 }
 
 /*

@@ -16,12 +16,7 @@
 #include "mailbox.h"
 
 #include "run_suite.h"
-
-#ifdef HAVE_VALGRIND_VALGRIND_H
-#include <valgrind/valgrind.h>
-#else
-#define RUNNING_ON_VALGRIND 0
-#endif
+#include "test_env.h"
 
 #define SENDERS 4
 #define PER_SENDER (RUNNING_ON_VALGRIND ? 20000u : 500000u)

@@ -37,66 +37,12 @@
 
 #include "run_suite.h"
 #include "snow_ok.h"
-
-#ifdef HAVE_VALGRIND_VALGRIND_H
-#include <valgrind/valgrind.h>
-#else
-#define RUNNING_ON_VALGRIND 0
-#endif
-
-/* ThreadSanitizer: GCC says so with a macro, clang with __has_feature. */
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-#ifndef UNDER_TSAN
-#define UNDER_TSAN 0
-#endif
+#include "test_env.h"
 
 #define TIMEOUT 120
 
 /* Longest an orchestrating actor waits for a message that must come. */
 #define WAIT_MS 20000
-
-/* ---- helpers for the test's own thread ---- */
-
-static struct snow_rt_stats
-stats_ok(void)
-{
-	struct snow_rt_stats st;
-
-	ck_assert_int_eq(snow_rt_stats(&st), 0);
-	return st;
-}
-
-/* CPU time of the whole process, every thread. */
-static double
-cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static bool
-env_flag(const char *name)
-{
-	const char *s = getenv(name);
-
-	return s != NULL && *s != '\0' && strcmp(s, "0") != 0;
-}
-
-/* Volume tests run smaller under slow instrumentation. */
-static bool
-scaled_down(void)
-{
-	return env_flag("SNOW_TEST_SCALE_DOWN") || RUNNING_ON_VALGRIND ||
-	    UNDER_TSAN;
-}
 
 /* Poll until *flag reaches at least want, for at most 10 s; its value. */
 static int

@@ -21,12 +21,7 @@
 
 #include "run_suite.h"
 #include "snow_ok.h"
-
-#ifdef HAVE_VALGRIND_VALGRIND_H
-#include <valgrind/valgrind.h>
-#else
-#define RUNNING_ON_VALGRIND 0
-#endif
+#include "test_env.h"
 
 #define TIMEOUT 120
 

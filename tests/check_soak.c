@@ -55,6 +55,7 @@
 
 #include "run_suite.h"
 #include "snow_ok.h"
+#include "test_env.h"
 
 #define SOAK_DEFAULT_SECONDS	5
 #define SOAK_MAX_SECONDS	(7 * 24 * 3600)
@@ -78,14 +79,6 @@ soak_seconds(void)
 		return SOAK_DEFAULT_SECONDS;
 	}
 	return v > SOAK_MAX_SECONDS ? SOAK_MAX_SECONDS : (unsigned)v;
-}
-
-static bool
-env_flag(const char *name)
-{
-	const char *s = getenv(name);
-
-	return s != NULL && *s != '\0' && strcmp(s, "0") != 0;
 }
 
 /* splitmix64: decorrelates neighbouring sequence numbers and seeds. */

@@ -1,6 +1,6 @@
 /*
  * Helpers for a Check test's own thread: runtime calls that must succeed,
- * failing the test with the errno when they do not, and a clock.
+ * failing the test with the errno when they do not, a sleep and a clock.
  */
 #ifndef SN_TESTS_SNOW_OK_H
 #define SN_TESTS_SNOW_OK_H
@@ -37,6 +37,25 @@ spawn_ok(snow_actor_fn fn, const void *args, uint64_t size, uint8_t prio)
 
 	ck_assert_msg(pid != 0, "snow_actor_spawn: %s", strerror(errno));
 	return pid;
+}
+
+static inline struct snow_rt_stats
+stats_ok(void)
+{
+	struct snow_rt_stats st;
+
+	ck_assert_int_eq(snow_rt_stats(&st), 0);
+	return st;
+}
+
+/* Sleeps the calling thread for ms milliseconds, through signals. */
+static inline void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }
 
 /* CLOCK_MONOTONIC, in seconds. */
