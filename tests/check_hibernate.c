@@ -41,13 +41,11 @@
 static uint64_t
 scaled(uint64_t n)
 {
-	const char *e = getenv("SNOW_TEST_SCALE_DOWN");
-
 	/* ThreadSanitizer counts each actor as a thread, and stops at
 	 * 8,128 of them. */
 	if (RUNNING_ON_VALGRIND || UNDER_TSAN)
 		return n / 250;
-	if ((e != NULL && *e != '\0' && strcmp(e, "0") != 0))
+	if (env_flag("SNOW_TEST_SCALE_DOWN"))
 		return n / 50;
 	if (UNDER_ASAN)
 		return n / 10;

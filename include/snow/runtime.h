@@ -38,11 +38,17 @@ extern "C" {
 /* Entry point of an actor: receives the (copied) spawn arguments. */
 typedef void (*snow_actor_fn)(const void *args);
 
-/* Priorities accepted by snow_actor_spawn(). */
+/*
+ * Priorities accepted by snow_actor_spawn().  A worker picks high before
+ * normal before low, but no class can shut out the ones below it: every
+ * 8th pick looks at low first and every other 4th at normal first.  So
+ * under any load from above, low actors keep an eighth of the picks and
+ * normal ones an eighth (a quarter while no low actor waits).
+ */
 enum snow_priority {
-	SNOW_PRIO_HIGH = 0,	/* runs before any normal or low actor */
+	SNOW_PRIO_HIGH = 0,	/* picked first, 6 picks in 8 under full load */
 	SNOW_PRIO_NORMAL = 1,
-	SNOW_PRIO_LOW = 2	/* interleaved with normal work, never starved */
+	SNOW_PRIO_LOW = 2	/* picked every 8th time at least, never starved */
 };
 
 /* Reductions an actor may spend before snow_reduction_check() yields. */
@@ -118,6 +124,36 @@ SNOW_API void snow_actor_yield(void);
  * an actor, which would wait for itself).
  */
 SNOW_API int snow_rt_run_scheduler(void);
+
+/* ---- Threads, signals and fork ----
+ *
+ * Calls that race init and shutdown.  Every call in this header may be
+ * made from any thread at any time, also while another thread is inside
+ * snow_rt_init_actor() or snow_rt_run_scheduler().  It then either fails
+ * with its documented error (EPERM while the runtime is not running;
+ * EAGAIN for a spawn once shutdown has begun) or takes full effect: an
+ * actor it spawned is part of the runtime that accepted it, and
+ * snow_rt_run_scheduler() waits for it.  Init and shutdown themselves are
+ * serialised with each other.
+ *
+ * Signal handlers.  A handler may call the runtime, except when it
+ * interrupted its own thread inside a runtime call: that call may hold a
+ * lock the handler's call would wait for, so the handler's call fails
+ * with EDEADLK instead (returned, or in errno for the calls that return a
+ * PID or a pointer).  Worker threads block asynchronous signals (all but
+ * SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, SIGABRT and SIGPROF),
+ * so process-wide signals go to the application's own threads, never
+ * into an actor.
+ *
+ * fork(2).  A child forked while the runtime runs has none of its worker
+ * threads: there the runtime is down.  Every call fails as before init
+ * (EPERM), and snow_rt_init_actor() fails with ENOTRECOVERABLE, since the
+ * copied state can neither be taken over nor freed safely.  A child that
+ * wants actors execs a program that starts its own runtime.
+ *
+ * pthread_exit() inside an actor ends the worker thread under every actor
+ * it runs: the runtime reports it on stderr and aborts the process.
+ */
 
 /* ---- Messages ----
  *
