@@ -17,6 +17,7 @@
 #include <snow/runtime.h>
 
 #include "actor.h"
+#include "lifecycle.h"
 #include "scheduler.h"
 
 /* Serialises init and shutdown; spawns do not take it. */

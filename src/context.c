@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <ucontext.h>
@@ -14,6 +15,18 @@
 #ifdef SN_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
+
+void
+sn_ctx_actor_sigmask(sigset_t *set)
+{
+	static const int kept[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP,
+	    SIGSYS, SIGABRT, SIGPROF };
+	size_t i;
+
+	sigfillset(set);
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		sigdelset(set, kept[i]);
+}
 
 /*
  * makecontext(3) passes only int arguments, so a pointer travels as two
@@ -210,6 +223,8 @@ sn_ctx_make(struct sn_ctx *ctx, void *stack, size_t size,
 {
 	if (getcontext(&ctx->uc) != 0)
 		return errno;
+	/* swapcontext() installs this mask on whichever worker runs it. */
+	sn_ctx_actor_sigmask(&ctx->uc.uc_sigmask);
 	ctx->uc.uc_stack.ss_sp = stack;
 	ctx->uc.uc_stack.ss_size = size;
 	ctx->uc.uc_link = NULL;

@@ -11,7 +11,9 @@
  *    kernel.  The signal mask is not part of the context: all actors on a
  *    worker share that thread's mask.
  *  - ucontext: every switch is swapcontext(3), which also saves and restores
- *    the signal mask with a system call.
+ *    the signal mask with a system call: every actor context is made with
+ *    the workers' mask (sn_ctx_actor_sigmask), whatever thread made it,
+ *    or a switch into it would unblock signals on the worker.
  *
  * Contexts are switched only between a worker and an actor, and a context
  * may be resumed on another thread than the one that suspended it.
@@ -23,6 +25,7 @@
 #ifndef SN_CONTEXT_H
 #define SN_CONTEXT_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -80,6 +83,16 @@ void sn_ctx_swap(void **save_sp, void *load_sp);
  */
 int sn_ctx_make(struct sn_ctx *ctx, void *stack, size_t size,
     void (*entry)(void *), void *arg);
+
+/*
+ * The signal mask workers and actors run with: every asynchronous signal
+ * blocked, so that no handler runs on an actor's stack in the middle of
+ * the scheduler, where a runtime call it made could wait for a lock its
+ * own thread holds.  The faults of the code itself stay deliverable (a
+ * stack overflow is reported from SIGSEGV), and SIGPROF, so that
+ * profilers see actors.
+ */
+void sn_ctx_actor_sigmask(sigset_t *set);
 
 /* Release what sn_ctx_make() took besides the stack (a TSan fiber). */
 void sn_ctx_destroy(struct sn_ctx *ctx);

@@ -2,7 +2,8 @@
  * The scheduler: worker threads, their queues, and the runtime they share.
  *
  * Where a runnable actor waits:
- *   - high priority: rt.high, taken before anything else;
+ *   - high priority: rt.high, taken first but for every SN_NORMAL_EVERY-th
+ *     pick, which looks at normal work first;
  *   - low priority: rt.low, taken every SN_LOW_EVERY-th pick and when
  *     nothing else is runnable, so it is interleaved, never starved;
  *   - normal, spawned by an actor: the spawning worker's Chase-Lev deque
@@ -138,10 +139,6 @@ extern struct sn_runtime sn_rt;
  * resume on another thread, and a cached TLS address would be stale. */
 struct sn_worker *sn_worker_self(void);
 
-
-/* ncpus: CPUs this process may run on, which bounds spinning workers. */
-int sn_sched_start(unsigned nworkers, unsigned ncpus, size_t stack_size);
-int sn_sched_stop(void);
 uint64_t sn_sched_spawn(snow_actor_fn fn, const void *args,
     uint64_t args_size, uint8_t priority);
 void sn_sched_yield(void);
@@ -179,6 +176,20 @@ void sn_sched_count_send(int delivered);
  */
 extern SN_TLS int32_t sn_budget;
 void sn_budget_spent(void);
-void sn_sched_stats(struct snow_rt_stats *out);
+
+/* ---- For lifecycle.c, which starts and stops what runs here ---- */
+
+/* A worker thread's body; arg is its struct sn_worker. */
+void *sn_sched_worker_main(void *arg);
+/* Where a fresh actor context starts (the pool's boot function). */
+SN_NORETURN void sn_sched_proc_main(void *arg);
+/* Every actor ever spawned has exited (see the comment at its body). */
+bool sn_sched_quiescent(void);
+/* Some queue holds a runnable actor. */
+bool sn_sched_work_visible(void);
+/* Wake every sleeping worker. */
+void sn_sched_wake_all(void);
+/* A new runtime starts: outside threads' stack caches are stale. */
+void sn_sched_new_generation(void);
 
 #endif /* SN_SCHEDULER_H */
