@@ -43,17 +43,6 @@ SN_TLS int32_t sn_budget;
 
 static SN_TLS struct sn_worker *tls_worker;
 
-/*
- * Threads that are not workers also take stacks in batches, through a
- * cache of their own.  It is only good for the runtime it was filled
- * from: each start bumps the generation, and a stale cache is dropped
- * (its stacks were unmapped with their pool).
- */
-static _Atomic uint64_t rt_generation;
-static SN_TLS struct sn_stack_cache tls_cache;
-static SN_TLS struct sn_pidsource tls_pids;	/* and its PIDs, likewise */
-static SN_TLS uint64_t tls_cache_generation;
-
 
 SN_NOINLINE struct sn_worker *
 sn_worker_self(void)
@@ -137,8 +126,8 @@ sn_sched_proc_main(void *arg)
  * waiter that counts itself first and waits on the word's old value,
  * loses no wake.
  */
-static void
-done_signal(void)
+void
+sn_sched_done_signal(void)
 {
 	atomic_fetch_add(&sn_rt.done_seq, 1);
 	if (atomic_load(&sn_rt.done_waiters) != 0)
@@ -442,7 +431,7 @@ park(struct sn_worker *w)
 	/* snow_rt_run_scheduler() may be waiting for the end, or for the
 	 * moment nothing can run any more. */
 	if (sn_sched_quiescent() || atomic_load(&sn_rt.nidle) == sn_rt.nworkers)
-		done_signal();
+		sn_sched_done_signal();
 	if (atomic_load(&sn_rt.stop) || sn_sched_work_visible()) {
 		if (unlist(w))
 			return park_leave(w, false);
@@ -631,6 +620,23 @@ requeue(struct sn_worker *w, struct sn_proc *p)
 	/* Only worth a wake when the FIFO holds more than this actor. */
 	if (sn_runq_size(&w->fifo) > 1)
 		wake_one_cheap();
+}
+
+/* Queue an actor just spawned: the spawning worker's deque, or a
+ * shared queue. */
+void
+sn_sched_enqueue_new(struct sn_worker *w, struct sn_proc *p)
+{
+	if (p->priority == SNOW_PRIO_NORMAL && w != NULL &&
+	    sn_deque_push(&w->dq, p) == 0) {
+		wake_one_cheap();
+		return;
+	}
+	if (p->priority != SNOW_PRIO_NORMAL)
+		sn_runq_push(prio_queue(p->priority), p);
+	else
+		sn_runq_push(&sn_rt.normal, p);
+	wake_one();
 }
 
 /* ---- Running actors ---- */
@@ -867,226 +873,7 @@ sn_sched_worker_main(void *arg)
 	return NULL;
 }
 
-/* ---- Spawning, yielding ---- */
-
-static int
-args_copy(struct sn_proc *p, const void *args, uint64_t size)
-{
-	p->args_heap = NULL;
-	if (size == 0) {
-		p->args = args;
-		return 0;
-	}
-	if (size <= SN_ARGS_INLINE) {
-		memcpy(p->args_inline, args, size);
-		p->args = p->args_inline;
-		return 0;
-	}
-	p->args_heap = malloc(size);
-	if (p->args_heap == NULL)
-		return ENOMEM;
-	memcpy(p->args_heap, args, size);
-	p->args = p->args_heap;
-	return 0;
-}
-
-/*
- * Set while a thread that is not a worker is inside a call that takes
- * the runtime's locks.  Workers block asynchronous signals (see
- * sn_sched_start()), but other threads do not, and a signal handler that
- * calls in while its thread holds a table or queue lock would wait for
- * itself for ever: it finds the flag set and fails with EDEADLK instead.
- */
-static SN_TLS bool tls_in_call;
-
-static void
-outside_cancel(void)
-{
-	atomic_fetch_sub(&sn_rt.outside_live, 1);
-	tls_in_call = false;
-	done_signal();		/* shutdown may be waiting on this count */
-}
-
-/*
- * Count a spawn from a thread that is not a worker, unless the runtime no
- * longer takes outside work.  Counted before the state is read, so that
- * shutdown either sees the count or the spawn sees the shutdown.
- */
-static int
-outside_enter(void)
-{
-	if (tls_in_call)
-		return EDEADLK;
-	tls_in_call = true;
-	atomic_fetch_add(&sn_rt.outside_live, 1);
-	switch (atomic_load(&sn_rt.state)) {
-	case SN_RT_RUNNING:
-		return 0;
-	case SN_RT_STOPPING:
-		outside_cancel();
-		return EAGAIN;
-	default:
-		outside_cancel();
-		return EPERM;
-	}
-}
-
-/*
- * The same around a send, kill or lookup from a thread that is not a
- * worker: shutdown waits for it to finish before it frees the tables.
- */
-int
-sn_sched_outside_enter(void)
-{
-	if (tls_in_call)
-		return EDEADLK;
-	tls_in_call = true;
-	atomic_fetch_add(&sn_rt.outside_busy, 1);
-	if (atomic_load(&sn_rt.state) == SN_RT_RUNNING)
-		return 0;
-	sn_sched_outside_leave();
-	return EPERM;
-}
-
-void
-sn_sched_outside_leave(void)
-{
-	atomic_fetch_sub(&sn_rt.outside_busy, 1);
-	tls_in_call = false;
-	done_signal();
-}
-
-static void
-enqueue_new(struct sn_worker *w, struct sn_proc *p)
-{
-	if (p->priority == SNOW_PRIO_NORMAL && w != NULL &&
-	    sn_deque_push(&w->dq, p) == 0) {
-		wake_one_cheap();
-		return;
-	}
-	if (p->priority != SNOW_PRIO_NORMAL)
-		sn_runq_push(prio_queue(p->priority), p);
-	else
-		sn_runq_push(&sn_rt.normal, p);
-	wake_one();
-}
-
-/*
- * When a thread that spawned ends, its PID block is closed, so the block
- * can be freed once its actors are gone instead of at shutdown, and its
- * cached stacks go back to the pool: a server that starts a thread per
- * request would otherwise strand a batch of stacks per thread.
- */
-static pthread_key_t outside_key;
-static pthread_once_t outside_key_once = PTHREAD_ONCE_INIT;
-
-static void
-outside_thread_end(void *unused)
-{
-	(void)unused;
-	if (sn_sched_outside_enter() != 0)
-		return;		/* the runtime is down: nothing to close */
-	/* Running, hence not torn down until we leave: the block is still
-	 * there if it is this runtime's. */
-	if (tls_cache_generation == atomic_load(&rt_generation)) {
-		sn_pidsource_close(&sn_rt.ptable, &tls_pids);
-		sn_pool_flush(&sn_rt.pool, &tls_cache);
-	}
-	sn_sched_outside_leave();
-}
-
-static void
-outside_key_create(void)
-{
-	(void)pthread_key_create(&outside_key, outside_thread_end);
-}
-
-static struct sn_stack_cache *
-outside_cache(void)
-{
-	uint64_t gen = atomic_load_explicit(&rt_generation,
-	    memory_order_relaxed);
-
-	if (tls_cache_generation != gen) {
-		tls_cache.head = NULL;
-		tls_cache.count = 0;
-		memset(&tls_pids, 0, sizeof(tls_pids));
-		tls_cache_generation = gen;
-		pthread_once(&outside_key_once, outside_key_create);
-		(void)pthread_setspecific(outside_key, &tls_pids);
-	}
-	return &tls_cache;
-}
-
-uint64_t
-sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
-    uint8_t priority)
-{
-	struct sn_worker *w = sn_worker_self();
-	struct sn_stack_cache *cache;
-	struct sn_pidsource *pids;
-	struct sn_proc *p;
-	uint64_t pid;
-	int err;
-
-	if (w != NULL && w->current == NULL)
-		w = NULL;	/* not inside an actor */
-	/* Inside an actor no check is needed: a live actor keeps the
-	 * runtime up. */
-	if (w == NULL && (err = outside_enter()) != 0) {
-		errno = err;
-		return 0;
-	}
-	/* Read only now: the stack size is this runtime's once we are in. */
-	if (args_size > sn_rt.pool.stack_size) {
-		errno = EINVAL;
-		goto fail;
-	}
-	cache = w != NULL ? &w->cache : outside_cache();
-	pids = w != NULL ? &w->pids : &tls_pids;
-	p = sn_pool_get(&sn_rt.pool, cache);
-	if (p == NULL)
-		goto fail;	/* errno set */
-	err = args_copy(p, args, args_size);
-	if (err != 0) {
-		sn_pool_put(&sn_rt.pool, cache, p);
-		errno = err;
-		goto fail;
-	}
-	p->fn = fn;
-	p->priority = priority;
-	p->reductions = SNOW_REDUCTIONS;
-	p->exit_reason = SNOW_EXIT_NORMAL;
-	atomic_store_explicit(&p->state, SN_READY, memory_order_relaxed);
-	sn_actor_start(p);
-	/* Gives it its PID; from here a send can reach it. */
-	err = sn_ptable_insert(&sn_rt.ptable, pids, p);
-	if (err != 0) {
-		free(p->args_heap);
-		p->args_heap = NULL;
-		sn_pool_put(&sn_rt.pool, cache, p);
-		errno = err;
-		goto fail;
-	}
-	pid = p->pid;
-	/* Counted before anyone can see the actor, hence before its exit. */
-	if (w != NULL)
-		atomic_store_explicit(&w->n_spawned, sn_load(&w->n_spawned) + 1,
-		    memory_order_release);
-	/* An outside spawn was counted by outside_enter(). */
-	/* After this the actor may run, exit and be reused: use pid only. */
-	enqueue_new(w, p);
-	if (w == NULL)
-		tls_in_call = false;
-	return pid;
-fail:
-	if (w == NULL) {
-		err = errno;
-		outside_cancel();
-		errno = err;
-	}
-	return 0;
-}
+/* ---- Yielding, parking, waking ---- */
 
 void
 sn_sched_yield(void)
@@ -1154,7 +941,7 @@ sn_sched_ready(struct sn_proc *p)
 
 	atomic_store_explicit(&p->state, SN_READY, memory_order_relaxed);
 	if (w == NULL || p->priority != SNOW_PRIO_NORMAL) {
-		enqueue_new(w, p);
+		sn_sched_enqueue_new(w, p);
 		return;
 	}
 	old = atomic_exchange(&w->next, p);
@@ -1167,7 +954,7 @@ sn_sched_ready(struct sn_proc *p)
 	 * hungry.
 	 */
 	if (old != NULL)
-		enqueue_new(w, old);	/* bumped: it may be stolen now */
+		sn_sched_enqueue_new(w, old);	/* bumped: it may be stolen now */
 }
 
 void
@@ -1219,14 +1006,4 @@ sn_budget_spent(void)
 	sn_count(&w->n_preempted, 1);
 	switch_out(p, SN_SWITCH_YIELD);
 	sn_actor_check_exit(p);
-}
-
-/*
- * A new runtime starts: caches of outside threads filled from the last
- * one are stale (their stacks were unmapped with its pool).
- */
-void
-sn_sched_new_generation(void)
-{
-	atomic_fetch_add(&rt_generation, 1);
 }

@@ -177,7 +177,8 @@ void sn_sched_count_send(int delivered);
 extern SN_TLS int32_t sn_budget;
 void sn_budget_spent(void);
 
-/* ---- For lifecycle.c, which starts and stops what runs here ---- */
+/* ---- For lifecycle.c, which starts and stops what runs here ----
+ * (sn_sched_new_generation is spawn.c's) */
 
 /* A worker thread's body; arg is its struct sn_worker. */
 void *sn_sched_worker_main(void *arg);
@@ -191,5 +192,12 @@ bool sn_sched_work_visible(void);
 void sn_sched_wake_all(void);
 /* A new runtime starts: outside threads' stack caches are stale. */
 void sn_sched_new_generation(void);
+
+/* ---- For spawn.c ---- */
+
+/* Queue an actor just spawned, on worker w (NULL: from outside). */
+void sn_sched_enqueue_new(struct sn_worker *w, struct sn_proc *p);
+/* Tell snow_rt_run_scheduler() to look at the counts again. */
+void sn_sched_done_signal(void);
 
 #endif /* SN_SCHEDULER_H */
