@@ -73,8 +73,31 @@ void
 sn_ctx_abandon(struct sn_ctx *ctx, void *stack, size_t size)
 {
 	sn_ctx_destroy(ctx);
+	sn_ctx_unpoison(stack, size);
+}
+
+void
+sn_ctx_unpoison_thread(void)
+{
 #ifdef SN_ASAN
-	/* Redzones of the abandoned frames would fault the next actor. */
+	pthread_attr_t attr;
+	void *lo;
+	size_t size;
+
+	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+		return;
+	if (pthread_attr_getstack(&attr, &lo, &size) == 0)
+		__asan_unpoison_memory_region(lo, size);
+	pthread_attr_destroy(&attr);
+#endif
+}
+
+void
+sn_ctx_unpoison(void *stack, size_t size)
+{
+#ifdef SN_ASAN
+	/* Redzones of abandoned frames would fault whatever runs there
+	 * next. */
 	__asan_unpoison_memory_region(stack, size);
 #endif
 	(void)stack;

@@ -104,6 +104,12 @@ void sn_ctx_destroy(struct sn_ctx *ctx);
  */
 void sn_ctx_abandon(struct sn_ctx *ctx, void *stack, size_t size);
 
+/* Forget the AddressSanitizer redzones of frames left on [stack, stack +
+ * size), so that code that runs there now is not blamed for them. */
+void sn_ctx_unpoison(void *stack, size_t size);
+/* The same for the calling thread's own stack. */
+void sn_ctx_unpoison_thread(void);
+
 /*
  * Describe the running thread's own context (a worker's), so that
  * switches back to it can be announced to the sanitizers.
