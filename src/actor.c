@@ -170,19 +170,44 @@ sn_actor_trap(struct sn_proc *self, int on)
 int
 sn_actor_kill(uint64_t pid)
 {
+	return sn_actor_exit_signal(pid, 0, SNOW_EXIT_KILLED);
+}
+
+/*
+ * Erlang's exit/2 from from (0: a thread outside the runtime) to pid.
+ * Unlike a link's signal the reason is kept, and a trapping actor that
+ * cannot be given the message is left alone (ENOMEM): the caller is told,
+ * where a link's exit has nobody to tell and must not be lost.
+ */
+int
+sn_actor_exit_signal(uint64_t pid, uint64_t from, uint8_t reason)
+{
+	struct snow_exit_msg body = { from, reason };
 	struct sn_pt_shard *held;
 	struct sn_proc *p;
-	bool wake;
+	struct sn_msg *m;
+	bool wake = false;
+	int err = 0;
 
 	p = sn_ptable_lock(&sn_rt.ptable, pid, &held);
 	if (p == NULL)
 		return ESRCH;
-	pending_set(p, SNOW_EXIT_KILLED);
-	wake = wake_take(p, WAKE_BY_SIGNAL);
+	if (reason != SNOW_EXIT_KILLED && p->trap_exit) {
+		m = sn_msg_new(SNOW_MSG_EXIT, &body, sizeof(body));
+		if (m == NULL) {
+			err = ENOMEM;
+		} else {
+			sn_mailbox_push(&p->mailbox, m);
+			wake = wake_take(p, WAKE_BY_MSG);
+		}
+	} else if (reason != SNOW_EXIT_NORMAL) {
+		pending_set(p, reason);
+		wake = wake_take(p, WAKE_BY_SIGNAL);
+	}
 	sn_ptable_unlock(held);
 	if (wake)
 		sn_sched_ready(p);
-	return 0;
+	return err;
 }
 
 /* ---- Birth and death ---- */
@@ -195,6 +220,10 @@ sn_actor_start(struct sn_proc *p)
 	atomic_store_explicit(&p->wait, 0, memory_order_relaxed);
 	atomic_store_explicit(&p->exit_pending, 0, memory_order_relaxed);
 	p->trap_exit = 0;
+	p->ending = SN_ENDING_NO;
+	p->terminate = NULL;
+	p->rt_state = NULL;
+	p->rt_state_free = NULL;
 	p->abandoned = 0;
 	atomic_store_explicit(&p->hib_ok, sn_rt.hib_default,
 	    memory_order_relaxed);
@@ -202,7 +231,7 @@ sn_actor_start(struct sn_proc *p)
 	p->name = NULL;
 }
 
-void
+bool
 sn_actor_release(struct sn_proc *p)
 {
 	struct sn_pt_shard *held;
@@ -212,11 +241,29 @@ sn_actor_release(struct sn_proc *p)
 
 	/* Out of the table and its links taken in one step: a link made
 	 * after this finds the actor gone and gets its noproc signal. */
-	if (sn_ptable_lock(&sn_rt.ptable, p->pid, &held) == p)
+	if (sn_ptable_lock(&sn_rt.ptable, p->pid, &held) == p) {
+		/* A terminate callback runs first, as the actor, before
+		 * anyone hears of its end: it stays in the table for it.
+		 * Read under the lock that set it, so a callback set while
+		 * the actor was ending is either run or refused, never lost;
+		 * and without a callback this costs one load. */
+		if (sn_unlikely(p->terminate != NULL) &&
+		    p->ending == SN_ENDING_NO) {
+			p->ending = SN_ENDING_TERMINATE;
+			sn_ptable_unlock(held);
+			return false;
+		}
 		sn_ptable_remove_held(held, p);
+	}
 	links = p->links;	/* a move: the copy owns any table now */
 	sn_links_init(&p->links);
 	sn_ptable_unlock(held);
+
+	if (p->rt_state_free != NULL) {
+		p->rt_state_free(p->rt_state);
+		p->rt_state_free = NULL;
+	}
+	p->rt_state = NULL;
 
 	if (p->name != NULL) {
 		sn_names_remove(&sn_rt.names, p->name);
@@ -230,6 +277,42 @@ sn_actor_release(struct sn_proc *p)
 	while ((to = sn_links_next(&links, &pos)) != 0)
 		signal_exit(to, p->pid, p->exit_reason);
 	sn_links_free(&links);
+	return true;
+}
+
+/*
+ * Run p's terminate callback, on p's own stack, once sn_actor_release()
+ * sent it back to.  The callback may do what an actor does (send,
+ * receive, be killed); a kill or an exit inside it ends the actor with
+ * its first reason.
+ */
+void
+sn_actor_terminate(struct sn_proc *p)
+{
+	snow_terminate_fn cb = p->terminate;
+
+	p->terminate = NULL;	/* the table lock is not needed: ending
+				 * is set, so no one writes it now */
+	if (cb != NULL)
+		cb(p->rt_state, &p->exit_reason);
+}
+
+int
+sn_actor_set_terminate(uint64_t pid, snow_terminate_fn cb)
+{
+	struct sn_pt_shard *held;
+	struct sn_proc *p;
+	int err = 0;
+
+	p = sn_ptable_lock(&sn_rt.ptable, pid, &held);
+	if (p == NULL)
+		return ESRCH;
+	if (p->ending != SN_ENDING_NO)
+		err = ESRCH;	/* its callback ran or runs now */
+	else
+		p->terminate = cb;
+	sn_ptable_unlock(held);
+	return err;
 }
 
 /* ---- Messages ---- */

@@ -23,9 +23,16 @@
 
 /* Spawn, before the actor enters the table: reset its messaging state. */
 void sn_actor_start(struct sn_proc *p);
-/* Exit, on the worker off p's stack: leave the table and the names,
- * free the mailbox, signal the links with p->exit_reason. */
-void sn_actor_release(struct sn_proc *p);
+/*
+ * Exit, on the worker off p's stack: leave the table and the names,
+ * free the mailbox and the state, signal the links with p->exit_reason.
+ * Returns false, having done none of that, when p has a terminate
+ * callback still to run: the caller requeues p, which runs
+ * sn_actor_terminate() when it resumes, and ends again.
+ */
+bool sn_actor_release(struct sn_proc *p);
+/* In p, resumed after a false sn_actor_release(): run its callback. */
+void sn_actor_terminate(struct sn_proc *p);
 /* Would a parked p (wait kind kind) be woken by what already arrived? */
 bool sn_actor_wake_due(struct sn_proc *p, unsigned kind);
 /* In p, after a switch: end now if an exit signal is pending. */
@@ -50,6 +57,8 @@ int sn_actor_link(struct sn_proc *self, uint64_t pid);
 int sn_actor_unlink(struct sn_proc *self, uint64_t pid);
 int sn_actor_trap(struct sn_proc *self, int on);
 int sn_actor_kill(uint64_t pid);
+int sn_actor_exit_signal(uint64_t pid, uint64_t from, uint8_t reason);
+int sn_actor_set_terminate(uint64_t pid, snow_terminate_fn cb);
 void sn_actor_sleep(struct sn_proc *self, int64_t ms);
 int sn_actor_register(struct sn_proc *self, const char *name, size_t len);
 uint64_t sn_actor_whereis(const char *name, size_t len);

@@ -299,7 +299,18 @@ snow_actor_unlink(uint64_t pid)
 }
 
 int
-snow_actor_trap_exit(int on)
+snow_actor_trap_exit(void)
+{
+	struct sn_proc *self = sn_sched_current();
+
+	if (self == NULL)
+		return EPERM;
+	(void)sn_actor_trap(self, 1);
+	return 0;
+}
+
+int
+snow_actor_set_trap_exit(int on)
 {
 	struct sn_proc *self = sn_sched_current();
 
@@ -310,20 +321,60 @@ snow_actor_trap_exit(int on)
 	return sn_actor_trap(self, on);
 }
 
-void
-snow_actor_exit(uint64_t reason)
+int
+snow_actor_exit(uint64_t pid, uint8_t reason)
+{
+	struct sn_proc *self = sn_sched_current();
+	int err;
+
+	if (pid == 0 || reason > SNOW_EXIT_REASON_MAX)
+		return EINVAL;
+	if (self != NULL) {
+		if (pid == self->pid)
+			sn_sched_exit(self, reason);
+		return sn_actor_exit_signal(pid, self->pid, reason);
+	}
+	if ((err = sn_sched_outside_enter()) != 0)
+		return err;
+	err = sn_actor_exit_signal(pid, snow_actor_self(), reason);
+	sn_sched_outside_leave();
+	return err;
+}
+
+int
+snow_actor_set_terminate(uint64_t pid, snow_terminate_fn cb)
+{
+	int err;
+
+	if (pid == 0)
+		return EINVAL;
+	if (sn_sched_current() != NULL)
+		return sn_actor_set_terminate(pid, cb);
+	if ((err = sn_sched_outside_enter()) != 0)
+		return err;
+	err = sn_actor_set_terminate(pid, cb);
+	sn_sched_outside_leave();
+	return err;
+}
+
+int
+snow_actor_set_state(void *state, void (*destroy)(void *))
 {
 	struct sn_proc *self = sn_sched_current();
 
-	if (self == NULL) {
-		set_errno(EPERM);
-		return;
-	}
-	if (reason > SNOW_EXIT_LINKED) {
-		set_errno(EINVAL);
-		return;
-	}
-	sn_sched_exit(self, (uint8_t)reason);
+	if (self == NULL)
+		return EPERM;
+	self->rt_state = state;
+	self->rt_state_free = destroy;
+	return 0;
+}
+
+void *
+snow_actor_state(void)
+{
+	struct sn_proc *self = sn_sched_current();
+
+	return self != NULL ? self->rt_state : NULL;
 }
 
 int

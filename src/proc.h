@@ -73,6 +73,16 @@ enum sn_hib_queued {
 	SN_HIBQ_OUT = 2		/* hibernated: a thaw lists it again */
 };
 
+/*
+ * How far an actor is in its end (see sn_actor_release()).  An actor with
+ * a terminate callback ends twice: the first end finds the callback and
+ * sends the actor back to run it, still in the table; the second goes out.
+ */
+enum sn_ending {
+	SN_ENDING_NO = 0,	/* alive */
+	SN_ENDING_TERMINATE = 1	/* running its terminate callback */
+};
+
 /* Spawn arguments up to this size are copied into the block itself. */
 #define SN_ARGS_INLINE	64
 
@@ -104,6 +114,10 @@ struct sn_proc {
 	unsigned timer_worker;		/* whose heap holds a timed wait */
 	_Atomic uint8_t exit_pending;	/* 0, or an exit reason + 1 */
 	uint8_t trap_exit;
+	uint8_t ending;			/* enum sn_ending, under the table lock */
+	snow_terminate_fn terminate;	/* under the table lock, or NULL */
+	void *rt_state;			/* snow_actor_set_state() */
+	void (*rt_state_free)(void *);	/* called on rt_state at its end */
 	struct sn_links links;
 	struct sn_name *name;		/* registered name, or NULL */
 

@@ -105,7 +105,9 @@ sn_sched_proc_main(void *arg)
 		/* Killed before it first ran: it still ends, but never runs. */
 		pending = atomic_load_explicit(&p->exit_pending,
 		    memory_order_acquire);
-		if (pending != 0) {
+		if (sn_unlikely(p->ending == SN_ENDING_TERMINATE)) {
+			sn_actor_terminate(p);	/* back from its end */
+		} else if (pending != 0) {
 			p->exit_reason = (uint8_t)(pending - 1);
 		} else {
 			p->fn(p->args);
@@ -644,8 +646,12 @@ sn_sched_enqueue_new(struct sn_worker *w, struct sn_proc *p)
 static void
 release(struct sn_worker *w, struct sn_proc *p)
 {
-	/* Out of the process table first: from here no one can reach it. */
-	sn_actor_release(p);
+	/* Out of the process table first: from here no one can reach it.
+	 * Unless it has a terminate callback to run first. */
+	if (sn_unlikely(!sn_actor_release(p))) {
+		requeue(w, p);
+		return;
+	}
 	if (p->abandoned) {
 		sn_ctx_abandon(&p->ctx, p->stack_lo, p->stack_size);
 		p->booted = 0;		/* the pool rebuilds it */
@@ -785,9 +791,16 @@ static pthread_once_t worker_key_once = PTHREAD_ONCE_INIT;
 static void
 worker_thread_end(void *arg)
 {
+	/* Static, not on the stack: this runs on the unwound actor's stack,
+	 * whose AddressSanitizer shadow still marks the old frames.  One
+	 * thread gets here at a time in practice, and it aborts. */
+	static char line[200];
 	struct sn_worker *w = arg;
-	char line[200];
 	int n;
+
+	/* pthread_exit() jumped back here, to the thread's own stack, over
+	 * the worker's frames: their redzones are stale. */
+	sn_ctx_unpoison_thread();
 
 	n = snprintf(line, sizeof(line), "snow-rt: worker thread %u is ending "
 	    "inside actor %llu (pthread_exit() or cancellation in an actor); "
@@ -960,8 +973,13 @@ sn_sched_ready(struct sn_proc *p)
 void
 sn_sched_exit(struct sn_proc *p, uint8_t reason)
 {
-	p->exit_reason = reason;
+	if (p->ending == SN_ENDING_NO)
+		p->exit_reason = reason;	/* the first reason stays */
 	p->abandoned = 1;
+	switch_out(p, SN_SWITCH_EXIT);
+	/* Resumed only to run its terminate callback, on top of the frames
+	 * it left; then it ends for good. */
+	sn_actor_terminate(p);
 	switch_out(p, SN_SWITCH_EXIT);
 	abort();	/* an ended actor is never resumed */
 }

@@ -396,7 +396,7 @@ parked_child(const void *arg)
 		A_CHECK(snow_actor_send(g.bye, &g, sizeof(g)) == 0,
 		    "child's goodbye");
 	if (g.reason != SNOW_EXIT_NORMAL)
-		snow_actor_exit(g.reason);
+		snow_actor_exit(snow_actor_self(), g.reason);
 }
 
 static int
@@ -518,7 +518,7 @@ star_hub(const void *arg)
 	int err;
 
 	(void)arg;
-	snow_actor_trap_exit(1);
+	snow_actor_trap_exit();
 	seen = calloc(n, 1);
 	pids = spawn_parked(n);
 	if (pids == NULL || seen == NULL) {
@@ -609,7 +609,7 @@ churn_hub(const void *arg)
 	int err;
 
 	(void)arg;
-	snow_actor_trap_exit(1);
+	snow_actor_trap_exit();
 	pids = spawn_parked(m);
 	if (pids == NULL || seen == NULL || keep == NULL) {
 		A_CHECK(seen != NULL && keep != NULL, "no memory");
@@ -691,7 +691,7 @@ never_linked_hub(const void *arg)
 	struct go g = { SNOW_EXIT_ERROR, self };
 
 	(void)arg;
-	snow_actor_trap_exit(1);
+	snow_actor_trap_exit();
 	pids = spawn_parked(n);
 	if (pids == NULL)
 		return;
@@ -762,7 +762,7 @@ failing_hub(const void *arg)
 	fan_link_s = now() - t0;
 	free(pids);
 	atomic_store(&fan_linked, 1);
-	snow_actor_exit(SNOW_EXIT_ERROR);
+	snow_actor_exit(snow_actor_self(), SNOW_EXIT_ERROR);
 }
 
 START_TEST(hub_exit_reaches_every_linked_actor)

@@ -1277,8 +1277,10 @@ eperm_thread(void *arg)
 	err = snow_actor_link(1);
 	A_CHECK(err == EPERM, "link on a thread: %d", err);
 	errno = 0;
-	err = snow_actor_trap_exit(1);
-	A_CHECK(err == -1 && errno == EPERM, "trap_exit on a thread: %d, "
+	err = snow_actor_trap_exit();
+	A_CHECK(err == EPERM, "trap_exit on a thread: %d", err);
+	err = snow_actor_set_trap_exit(1);
+	A_CHECK(err == -1 && errno == EPERM, "set_trap_exit on a thread: %d, "
 	    "errno %d", err, errno);
 	atomic_store(&outside_eperm_checked, 1);
 	return NULL;
@@ -1310,15 +1312,16 @@ START_TEST(calls_outside_actors_fail_with_eperm)
 	ck_assert_int_eq(snow_actor_link(pid), EPERM);
 	ck_assert_int_eq(snow_actor_unlink(pid), EPERM);
 	errno = 0;
-	ck_assert_int_eq(snow_actor_trap_exit(1), -1);
+	ck_assert_int_eq(snow_actor_set_trap_exit(1), -1);
 	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(snow_actor_trap_exit(), EPERM);
 	ck_assert_int_eq(snow_actor_register("main", 4), EPERM);
-	errno = 0;
-	snow_actor_exit(SNOW_EXIT_ERROR);	/* returns outside actors */
-	ck_assert_int_eq(errno, EPERM);
-	errno = 0;
-	snow_actor_exit(SNOW_EXIT_NORMAL);
-	ck_assert_int_eq(errno, EPERM);
+	/* exit/2 works from outside: normal is ignored by a non-trapper. */
+	ck_assert_int_eq(snow_actor_exit(pid, SNOW_EXIT_NORMAL), 0);
+	ck_assert_int_eq(snow_actor_exit(0, SNOW_EXIT_ERROR), EINVAL);
+	ck_assert_int_eq(snow_actor_exit(pid, SNOW_EXIT_NOPROC), EINVAL);
+	ck_assert_int_eq(snow_actor_exit(snow_actor_self(), SNOW_EXIT_ERROR),
+	    ESRCH);			/* the main process is no actor */
 	ck_assert_int_eq(pthread_create(&t, NULL, eperm_thread, NULL), 0);
 	pthread_join(t, NULL);
 	assert_no_fails();
@@ -1351,8 +1354,11 @@ check_not_running(const char *when)
 	ck_assert_msg(snow_actor_register("a", 1) == EPERM, "register %s",
 	    when);
 	errno = 0;
-	ck_assert_msg(snow_actor_trap_exit(1) == -1 && errno == EPERM,
-	    "trap_exit %s", when);
+	ck_assert_msg(snow_actor_set_trap_exit(1) == -1 && errno == EPERM,
+	    "set_trap_exit %s", when);
+	ck_assert_msg(snow_actor_trap_exit() == EPERM, "trap_exit %s", when);
+	ck_assert_msg(snow_actor_exit(1, SNOW_EXIT_ERROR) == EPERM,
+	    "exit %s", when);
 }
 
 START_TEST(calls_before_init_and_after_shutdown_fail)
@@ -1381,13 +1387,12 @@ bad_args_actor(const void *arg)
 	A_CHECK(err == EINVAL, "kill(0): %d", err);
 	err = snow_actor_send(self, NULL, 5);
 	A_CHECK(err == EINVAL, "send to self, NULL and 5 bytes: %d", err);
-	a_set_errno(0);
-	snow_actor_exit(SNOW_EXIT_NOPROC);	/* above LINKED: returns */
-	A_CHECK(a_errno() == EINVAL, "exit(NOPROC): errno %d", a_errno());
-	a_set_errno(0);
-	snow_actor_exit(UINT64_MAX);
-	A_CHECK(a_errno() == EINVAL, "exit(UINT64_MAX): errno %d",
-	    a_errno());
+	err = snow_actor_exit(self, SNOW_EXIT_NOPROC);	/* not the caller's */
+	A_CHECK(err == EINVAL, "exit(self, NOPROC): %d", err);
+	err = snow_actor_exit(self, UINT8_MAX);
+	A_CHECK(err == EINVAL, "exit(self, 255): %d", err);
+	err = snow_actor_exit(0, SNOW_EXIT_ERROR);
+	A_CHECK(err == EINVAL, "exit(0, ERROR): %d", err);
 	atomic_store(&bad_args_seen, 1);
 	/* Count what really arrives until main's "end". */
 	for (;;) {
@@ -1473,7 +1478,7 @@ send_to_ended_actor(const void *arg)
 	char x = 'x';
 
 	(void)arg;
-	snow_actor_trap_exit(1);
+	snow_actor_trap_exit();
 	d = a_spawn(return_at_once, NULL, 0);
 	a_link(d);
 	/* NORMAL if it was still alive, NOPROC if it had already ended. */
@@ -1799,7 +1804,7 @@ send_after_to_dead(const void *arg)
 	int err;
 
 	(void)arg;
-	snow_actor_trap_exit(1);
+	snow_actor_trap_exit();
 	d = a_spawn(wait_quit, NULL, 0);
 	a_link(d);
 	/* Armed while d lives, fires after it ended. */
@@ -1860,7 +1865,7 @@ exit_on_go(const void *arg)
 	if (c.b != 0)
 		A_CHECK(snow_actor_unlink(c.b) == 0, "unlink(%" PRIu64 ")",
 		    c.b);
-	snow_actor_exit(c.a);
+	snow_actor_exit(snow_actor_self(), c.a);
 	atomic_store(&go_exit_returned, 1);	/* never */
 }
 
@@ -1892,7 +1897,7 @@ error_link_observer(const void *arg)
 	uint64_t b = *(const uint64_t *)arg, a;
 	struct cmd c;
 
-	snow_actor_trap_exit(1);
+	snow_actor_trap_exit();
 	la.peer = b;
 	la.report = snow_actor_self();
 	a = a_spawn(link_then_wait, &la, sizeof(la));
@@ -1935,7 +1940,7 @@ trap_and_link(const void *arg)
 	uint64_t b = *(const uint64_t *)arg;
 	int prev;
 
-	prev = snow_actor_trap_exit(1);
+	prev = snow_actor_set_trap_exit(1);
 	A_CHECK(prev == 0, "first trap_exit(1) returned %d", prev);
 	a_link(b);
 	a_send_cmd(b, CMD_GO, SNOW_EXIT_ERROR, 0);
@@ -1971,7 +1976,7 @@ link_and_exit(const void *arg)
 	const uint64_t *a = arg;	/* {watcher, reason} */
 
 	a_link(a[0]);
-	snow_actor_exit(a[1]);
+	snow_actor_exit(snow_actor_self(), a[1]);
 	atomic_store(&er_after_exit, 1);	/* never */
 }
 
@@ -1983,7 +1988,7 @@ reason_watcher(const void *arg)
 	int i, j;
 
 	(void)arg;
-	snow_actor_trap_exit(1);
+	snow_actor_trap_exit();
 	for (r = 0; r < 4; r++) {
 		args[0] = snow_actor_self();
 		args[1] = r;
@@ -2053,7 +2058,7 @@ normal_observer(const void *arg)
 	uint64_t a;
 	struct cmd c;
 
-	snow_actor_trap_exit(1);
+	snow_actor_trap_exit();
 	na.b = a_spawn(exit_on_go, NULL, 0);
 	na.observer = snow_actor_self();
 	na.mode = mode;
@@ -2108,7 +2113,7 @@ link_dead_trapping(const void *arg)
 	int err;
 
 	(void)arg;
-	snow_actor_trap_exit(1);
+	snow_actor_trap_exit();
 	err = snow_actor_link(NEVER_USED_PID);
 	A_CHECK(err == 0, "link to a PID never used: %s", strerror(err));
 	/* "at once": already in the mailbox */
@@ -2156,7 +2161,7 @@ link_dead_observer(const void *arg)
 	uint64_t x;
 
 	(void)arg;
-	snow_actor_trap_exit(1);
+	snow_actor_trap_exit();
 	x = a_spawn(link_dead_plain, NULL, 0);
 	a_link(x);
 	a_send_cmd(x, CMD_GO, NEVER_USED_PID, 0);
@@ -2215,7 +2220,7 @@ chain_node(const void *arg)
 	/* The last one: every link exists now. */
 	a_send_cmd(a->observer, CMD_READY, snow_actor_self(), 0);
 	if (a_recv_cmd(-1, CMD_GO, &c))
-		snow_actor_exit(SNOW_EXIT_ERROR);
+		snow_actor_exit(snow_actor_self(), SNOW_EXIT_ERROR);
 	atomic_fetch_add(&chain_passed, 1);	/* never */
 }
 
@@ -2227,7 +2232,7 @@ chain_observer(const void *arg)
 	struct cmd c;
 
 	(void)arg;
-	snow_actor_trap_exit(1);
+	snow_actor_trap_exit();
 	first.depth = 0;
 	first.parent = snow_actor_self();
 	first.observer = snow_actor_self();
@@ -2275,7 +2280,7 @@ unlinking_actor(const void *arg)
 	int err;
 
 	if (a->mode == 2)
-		snow_actor_trap_exit(1);
+		snow_actor_trap_exit();
 	a_link(a->b);
 	if (a->mode != 1) {
 		err = snow_actor_unlink(a->b);
@@ -2303,7 +2308,7 @@ unlink_observer(const void *arg)
 	uint64_t a;
 	struct cmd c;
 
-	snow_actor_trap_exit(1);
+	snow_actor_trap_exit();
 	ua.b = a_spawn(exit_on_go, NULL, 0);
 	ua.observer = snow_actor_self();
 	ua.mode = mode;
@@ -2357,12 +2362,12 @@ trap_and_twice(const void *arg)
 	int err, i;
 
 	(void)arg;
-	tx_prev[0] = snow_actor_trap_exit(1);
-	tx_prev[1] = snow_actor_trap_exit(1);
-	tx_prev[2] = snow_actor_trap_exit(0);
-	tx_prev[3] = snow_actor_trap_exit(0);
-	tx_prev[4] = snow_actor_trap_exit(5);	/* any non-zero is on */
-	tx_prev[5] = snow_actor_trap_exit(1);
+	tx_prev[0] = snow_actor_set_trap_exit(1);
+	tx_prev[1] = snow_actor_set_trap_exit(1);
+	tx_prev[2] = snow_actor_set_trap_exit(0);
+	tx_prev[3] = snow_actor_set_trap_exit(0);
+	tx_prev[4] = snow_actor_set_trap_exit(5);	/* any non-zero is on */
+	tx_prev[5] = snow_actor_set_trap_exit(1);
 	/* Linking to oneself is a no-op: no message, no end. */
 	err = snow_actor_link(self);
 	A_CHECK(err == 0, "link to self: %d", err);
@@ -2436,7 +2441,7 @@ victim_trapping(const void *arg)
 {
 	uint64_t killer = *(const uint64_t *)arg;
 
-	snow_actor_trap_exit(1);	/* no help against a kill */
+	snow_actor_trap_exit();	/* no help against a kill */
 	a_send_cmd(killer, CMD_READY, 0, 0);
 	snow_actor_receive(-1);
 	atomic_fetch_add(&kv_passed, 1);	/* never */
@@ -2473,7 +2478,7 @@ killer(const void *arg)
 	int err;
 
 	(void)arg;
-	snow_actor_trap_exit(1);
+	snow_actor_trap_exit();
 	/* parked in receive */
 	v = a_spawn(victim_receive, NULL, 0);
 	a_link(v);
@@ -2760,7 +2765,7 @@ register_then_wait(const void *arg)
 	if (!a_recv_cmd(-1, CMD_GO, &c))
 		return;
 	if (c.a != SNOW_EXIT_NORMAL)
-		snow_actor_exit(c.a);
+		snow_actor_exit(snow_actor_self(), c.a);
 }
 
 static void
@@ -2772,7 +2777,7 @@ name_reuse_watcher(const void *arg)
 	int err;
 
 	(void)arg;
-	snow_actor_trap_exit(1);
+	snow_actor_trap_exit();
 	/* 0: returns; 1: exits with an error; 2: killed */
 	for (r = 0; r < 3; r++) {
 		args[0] = self;

@@ -38,6 +38,10 @@ extern "C" {
 /* Entry point of an actor: receives the (copied) spawn arguments. */
 typedef void (*snow_actor_fn)(const void *args);
 
+/* A terminate callback (snow_actor_set_terminate()): the actor's state
+ * (snow_actor_set_state()) and a pointer to its exit reason byte. */
+typedef void (*snow_terminate_fn)(const void *state, const void *reason);
+
 /*
  * Priorities accepted by snow_actor_spawn().  A worker picks high before
  * normal before low, but no class can shut out the ones below it: every
@@ -178,14 +182,23 @@ struct snow_msg {
 	unsigned char data[];
 };
 
-/* Why an actor ended. */
+/*
+ * Why an actor ended, numbered as the Snow compiler numbers them (0 to 6);
+ * the runtime's own reasons come after them.
+ */
 enum snow_exit_reason {
-	SNOW_EXIT_NORMAL = 0,	/* its function returned, or snow_actor_exit(0) */
-	SNOW_EXIT_ERROR = 1,	/* it failed: snow_actor_exit(SNOW_EXIT_ERROR) */
-	SNOW_EXIT_KILLED = 2,	/* snow_actor_kill(), or it blocked for ever */
+	SNOW_EXIT_NORMAL = 0,	/* its function returned, or it exited normal */
+	SNOW_EXIT_ERROR = 1,	/* it failed */
+	SNOW_EXIT_KILLED = 2,	/* killed (untrappable), or it blocked for ever */
 	SNOW_EXIT_LINKED = 3,	/* an actor it was linked to ended abnormally */
-	SNOW_EXIT_NOPROC = 4	/* (exit messages only) linked to a PID not alive */
+	SNOW_EXIT_SHUTDOWN = 4,	/* asked to stop (by a supervisor) */
+	SNOW_EXIT_CUSTOM = 5,	/* a reason of the program's own */
+	SNOW_EXIT_NOCONNECTION = 6, /* (for distribution) its node went away */
+	SNOW_EXIT_NOPROC = 7	/* (exit messages only) linked to a PID not alive */
 };
+
+/* Largest reason snow_actor_exit() accepts. */
+#define SNOW_EXIT_REASON_MAX	SNOW_EXIT_NOCONNECTION
 
 /* Body of a SNOW_MSG_EXIT message. */
 struct snow_exit_msg {
@@ -235,19 +248,69 @@ SNOW_API int snow_actor_link(uint64_t pid);
 SNOW_API int snow_actor_unlink(uint64_t pid);
 
 /*
- * on != 0: exit signals from linked actors arrive as SNOW_MSG_EXIT
- * messages instead of ending the caller.  Returns the previous setting
- * (0 or 1), or -1 with errno EPERM outside an actor.
+ * The calling actor traps exits from now on: exit signals from linked
+ * actors, and from snow_actor_exit() aimed at it (but for
+ * SNOW_EXIT_KILLED), arrive as SNOW_MSG_EXIT messages instead of ending
+ * it.  The Snow compiler calls this with no argument.  Returns 0, or
+ * EPERM outside an actor.
  */
-SNOW_API int snow_actor_trap_exit(int on);
+SNOW_API int snow_actor_trap_exit(void);
 
 /*
- * End the calling actor now with reason (an enum snow_exit_reason) and
- * signal its links; its stack is abandoned, not unwound.  Does not return
- * when called from an actor; elsewhere, or with a reason above
- * SNOW_EXIT_LINKED, it sets errno (EPERM, EINVAL) and returns.
+ * Turn trapping on (on != 0) or off for the calling actor.  Returns the
+ * previous setting (0 or 1), or -1 with errno EPERM outside an actor.
  */
-SNOW_API void snow_actor_exit(uint64_t reason);
+SNOW_API int snow_actor_set_trap_exit(int on);
+
+/*
+ * Erlang's exit/2: send an exit signal with reason (0 to
+ * SNOW_EXIT_REASON_MAX) to actor pid.  Callable from any thread.
+ *
+ *  - pid is the caller: it ends now with reason and signals its links;
+ *    its stack is abandoned, not unwound.  Does not return.
+ *  - reason SNOW_EXIT_KILLED: pid ends with it, as by snow_actor_kill();
+ *    it cannot be trapped.
+ *  - pid traps exits: it receives a SNOW_MSG_EXIT message {the caller's
+ *    PID (the main process's on the thread that called init, 0 from
+ *    other threads outside the runtime), reason}.
+ *  - otherwise SNOW_EXIT_NORMAL is ignored, and any other reason ends pid
+ *    with that reason at its next receive, yield, sleep or spent slice (at
+ *    once if it waits).
+ *
+ * Returns 0, or ESRCH (pid not alive, or the main process), EINVAL (pid 0,
+ * reason above SNOW_EXIT_REASON_MAX), EPERM (the runtime is not running),
+ * ENOMEM (no memory for the message to a trapping actor).
+ */
+SNOW_API int snow_actor_exit(uint64_t pid, uint8_t reason);
+
+/*
+ * Run cb when actor pid ends, for every reason, kills included, once:
+ * as the actor itself, on its own stack, before its links (and monitors)
+ * hear of its end and while it is still alive to senders.  cb receives
+ * the actor's state (snow_actor_set_state(), NULL if none) and a pointer
+ * to its enum snow_exit_reason as one byte.  cb may send, receive and
+ * call the runtime as any actor code; a kill or an exit inside it ends
+ * the actor at once, with its first reason.  cb NULL removes a callback;
+ * a second call replaces it.  Callable from any thread for any actor.
+ *
+ * Returns 0, or ESRCH (pid not alive, or already ending: its callback
+ * has run or is running), EINVAL (pid 0), EPERM (the runtime is not
+ * running).
+ */
+SNOW_API int snow_actor_set_terminate(uint64_t pid, snow_terminate_fn cb);
+
+/*
+ * A pointer of the language runtime's own for the calling actor (a
+ * compiler's per-actor heap, say), with destroy (may be NULL) called on
+ * it once when the actor ends: after its terminate callback, on a worker
+ * thread and not as the actor (destroy must not receive, sleep or
+ * yield).  Setting it again replaces it; the old one is not destroyed.
+ * Returns 0, or EPERM outside an actor.
+ */
+SNOW_API int snow_actor_set_state(void *state, void (*destroy)(void *));
+
+/* The calling actor's state pointer; NULL if none, or outside actors. */
+SNOW_API void *snow_actor_state(void);
 
 /*
  * End actor pid with SNOW_EXIT_KILLED, which it cannot trap.  It ends at
