@@ -105,6 +105,19 @@ count_checks() {
 	for log in "$dir"/tests/*.log; do
 		[ -f "$log" ] || continue
 		lines=$(grep -h 'Checks: [0-9]*, Failures: [0-9]*, Errors: [0-9]*' "$log" || true)
+		# A test that is a plain program, not a Check suite (marked by
+		# the line "not a Check suite" in its log): one result, from
+		# automake's .trs file.
+		if [ -z "$lines" ] && grep -q '^not a Check suite' "$log" &&
+		   [ -f "${log%.log}.trs" ]; then
+			if grep -qx ':test-result: PASS' "${log%.log}.trs"; then
+				passed=$((passed + 1))
+			else
+				failed=$((failed + 1)); added=$((added + 1))
+				failures+=("$name $t $(basename "$log" .log)")
+			fi
+			continue
+		fi
 		if [ -z "$lines" ]; then
 			failed=$((failed + 1)); added=$((added + 1))
 			failures+=("$name $t $(basename "$log" .log)")

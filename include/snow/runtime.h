@@ -461,6 +461,30 @@ SNOW_API uint64_t snow_actor_whereis(const char *name, uint64_t len);
  */
 SNOW_API int snow_errno(void);
 
+/* ---- The function table ----
+ *
+ * Every compiled Snow main registers each of its top-level functions by
+ * name, so that an actor can be spawned by name (from another node, once
+ * there is distribution).  The table belongs to the process: it works
+ * before snow_rt_init_actor() and after shutdown, and never forgets.
+ */
+
+/* Longest function name, in bytes. */
+#define SNOW_FUNCTION_NAME_MAX	1024
+
+/*
+ * Record fn under the len bytes at name (any bytes; not NUL-terminated).
+ * Any thread, any time.  Returns 0 (also when name already has this fn),
+ * or EINVAL (name NULL, len 0 or above SNOW_FUNCTION_NAME_MAX, fn NULL),
+ * EEXIST (name has another function: the first one stays), ENOMEM.
+ */
+SNOW_API int snow_register_function(const char *name, uint64_t len,
+    void *fn);
+
+/* The function registered under name, or NULL with errno ESRCH (none)
+ * or EINVAL (as above). */
+SNOW_API void *snow_function_lookup(const char *name, uint64_t len);
+
 /* Counters of the running runtime, or of the last one after shutdown. */
 struct snow_rt_stats {
 	uint64_t spawned;	/* actors created */

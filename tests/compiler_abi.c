@@ -1,0 +1,129 @@
+/*
+ * A program written the way the Snow compiler calls the runtime: it does
+ * not include <snow/runtime.h> but declares each function itself, with
+ * the parameter and return types the compiler's code generator uses
+ * (../shared/DESIGN.md; u64 = uint64_t, ptr = a pointer, "nothing" =
+ * void).  It links against the library as built and checks each call,
+ * so a signature that drifts from the compiler's fails here.
+ *
+ * It covers the part of the ABI snow-rt has so far; each new part adds
+ * its calls here.  Exits 0 when every check held; prints what failed.
+ */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- As the compiler declares them ---- */
+extern int snow_rt_init_actor(uint32_t num_schedulers);
+extern uint64_t snow_actor_spawn(void (*fn)(const void *), const void *args,
+    uint64_t args_size, uint8_t priority);
+extern uint64_t snow_actor_self(void);
+extern void snow_reduction_check(void);
+extern void snow_rt_run_scheduler(void);
+extern void snow_actor_send(uint64_t pid, const void *msg, uint64_t size);
+extern const void *snow_actor_receive(int64_t timeout_ms);
+extern void snow_actor_link(uint64_t pid);
+extern void snow_actor_trap_exit(void);
+extern void snow_actor_exit(uint64_t pid, uint8_t reason);
+extern void snow_actor_set_terminate(uint64_t pid, const void *cb);
+extern void snow_register_function(const void *name, uint64_t len,
+    const void *fn);
+
+/* The compiler reads a message's value at msg + 16. */
+#define MSG_TAG(m)	(*(const uint64_t *)(m))
+#define MSG_VALUE(m)	((const unsigned char *)(m) + 16)
+#define TAG_EXIT	1	/* a trapped exit: {u64 pid, u64 reason} */
+
+static _Atomic int failures;
+static _Atomic int terminated_reason = -1;
+static _Atomic int trapped_reason = -1;
+static _Atomic uint64_t trapped_from;
+static _Atomic long spins;
+
+#define CHECK(cond, what)						\
+	do {								\
+		if (!(cond)) {						\
+			fprintf(stderr, "compiler_abi: FAILED: %s\n", what); \
+			atomic_fetch_add(&failures, 1);			\
+		}							\
+	} while (0)
+
+static void
+on_terminate(const void *state, const void *reason)
+{
+	(void)state;
+	atomic_store(&terminated_reason, *(const uint8_t *)reason);
+}
+
+/* Spins through reduction checks until main tells it to fail. */
+static void
+worker(const void *args)
+{
+	const void *m;
+
+	(void)args;
+	snow_actor_set_terminate(snow_actor_self(), (const void *)on_terminate);
+	for (;;) {
+		atomic_fetch_add(&spins, 1);
+		snow_reduction_check();
+		if ((m = snow_actor_receive(0)) != NULL && MSG_VALUE(m)[0] == 'f')
+			snow_actor_exit(snow_actor_self(), 1);	/* error */
+	}
+}
+
+/* Traps exits, links to the worker it is given, reports its end. */
+static void
+supervisor_like(const void *args)
+{
+	uint64_t child = *(const uint64_t *)args;
+	const void *m;
+
+	snow_actor_trap_exit();
+	snow_actor_link(child);
+	while ((m = snow_actor_receive(10000)) != NULL)
+		if (MSG_TAG(m) == TAG_EXIT) {
+			uint64_t from, reason;
+
+			memcpy(&from, MSG_VALUE(m), 8);
+			memcpy(&reason, MSG_VALUE(m) + 8, 8);
+			atomic_store(&trapped_from, from);
+			atomic_store(&trapped_reason, (int)reason);
+			return;
+		}
+}
+
+int
+main(void)
+{
+	uint64_t w, s;
+	int i;
+
+	/* For scripts/test-all.sh, which counts Check summaries. */
+	printf("not a Check suite: one result, its exit status\n");
+	snow_register_function("worker", 6, (const void *)worker);
+	snow_register_function("supervisor_like", 15,
+	    (const void *)supervisor_like);
+	CHECK(snow_rt_init_actor(2) == 0, "snow_rt_init_actor(2)");
+	w = snow_actor_spawn(worker, NULL, 0, 1);
+	CHECK(w != 0, "spawn worker");
+	s = snow_actor_spawn(supervisor_like, &w, sizeof(w), 1);
+	CHECK(s != 0, "spawn supervisor_like");
+	CHECK(snow_actor_self() != 0, "self on main");
+	for (i = 0; i < 1000 && atomic_load(&spins) < 100; i++)
+		usleep(1000);
+	usleep(20000);			/* the link is made */
+	snow_actor_send(w, "f", 1);
+	snow_rt_run_scheduler();
+	CHECK(atomic_load(&spins) >= 100, "the worker ran");
+	CHECK(atomic_load(&terminated_reason) == 1,
+	    "terminate callback with reason error");
+	CHECK(atomic_load(&trapped_reason) == 1, "trapped exit, reason error");
+	CHECK(atomic_load(&trapped_from) == w, "trapped exit from the worker");
+	if (atomic_load(&failures) != 0)
+		return 1;
+	printf("compiler_abi: every call as the compiler makes it: ok\n");
+	return 0;
+}
