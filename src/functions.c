@@ -20,6 +20,8 @@
 
 #include <snow/runtime.h>
 
+#include "internal.h"
+
 #define FN_TABLE_MIN	64	/* slots of the first table */
 
 struct fn_entry {
@@ -32,19 +34,6 @@ struct fn_entry {
 static pthread_rwlock_t fn_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct fn_entry *fn_slots;	/* under fn_lock */
 static size_t fn_cap, fn_count;
-
-static uint64_t
-fn_hash(const char *name, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)name[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
 
 /* The slot holding name, or the free slot where it would go. */
 static struct fn_entry *
@@ -98,7 +87,7 @@ snow_register_function(const char *name, uint64_t len, void *fn)
 
 	if ((err = name_check(name, len)) != 0 || fn == NULL)
 		return EINVAL;
-	hash = fn_hash(name, (size_t)len);
+	hash = sn_hash_bytes(name, (size_t)len);
 	pthread_rwlock_wrlock(&fn_lock);
 	if ((fn_count + 1) * 2 > fn_cap && (err = fn_grow()) != 0)
 		goto out;
@@ -132,7 +121,7 @@ snow_function_lookup(const char *name, uint64_t len)
 		errno = EINVAL;
 		return NULL;
 	}
-	hash = fn_hash(name, (size_t)len);
+	hash = sn_hash_bytes(name, (size_t)len);
 	pthread_rwlock_rdlock(&fn_lock);
 	if (fn_cap != 0) {
 		e = fn_find(fn_slots, fn_cap, name, (size_t)len, hash);

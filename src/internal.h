@@ -26,6 +26,22 @@
  */
 #define sn_count(p, n)	sn_store((p), sn_load(p) + (n))
 
+/* FNV-1a over len bytes: for short keys (names), where any spread will
+ * do and a cheap loop beats a strong hash. */
+static inline uint64_t
+sn_hash_bytes(const void *key, size_t len)
+{
+	const unsigned char *b = key;
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
 static inline void
 sn_cpu_relax(void)
 {

@@ -11,20 +11,6 @@
 
 #define SN_NAME_BUCKETS_MIN	16
 
-/* FNV-1a: names are short, and any spread will do. */
-static uint64_t
-name_hash(const char *s, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 static struct sn_name_shard *
 shard_of(struct sn_names *t, uint64_t h)
 {
@@ -117,7 +103,7 @@ int
 sn_names_add(struct sn_names *t, const char *name, size_t len, uint64_t pid,
     struct sn_name **out)
 {
-	uint64_t h = name_hash(name, len);
+	uint64_t h = sn_hash_bytes(name, len);
 	struct sn_name_shard *s = shard_of(t, h);
 	struct sn_name *n, **b;
 
@@ -165,7 +151,7 @@ sn_names_remove(struct sn_names *t, struct sn_name *n)
 uint64_t
 sn_names_find(struct sn_names *t, const char *name, size_t len)
 {
-	uint64_t h = name_hash(name, len), pid = 0;
+	uint64_t h = sn_hash_bytes(name, len), pid = 0;
 	struct sn_name_shard *s = shard_of(t, h);
 	struct sn_name *n;
 
