@@ -106,8 +106,9 @@ struct sn_runtime {
 	struct sn_timer_inbox timer_inbox;	/* timers from outside threads */
 	bool tables;			/* the three above are initialised */
 
-	/* Spawns by threads that are not workers, minus those refused: for
-	 * quiescence and for the stats. */
+	/* Spawns by threads that are not workers, minus those refused,
+	 * plus one for each such spawn call still running (see spawn.c):
+	 * for quiescence and for the stats. */
 	_Atomic int64_t outside_live SN_ALIGNED;
 	_Atomic int64_t outside_busy;	/* sends and such from non-workers */
 	_Atomic uint64_t outside_sent;	/* messages sent by non-workers */

@@ -57,10 +57,19 @@ args_copy(struct sn_proc *p, const void *args, uint64_t size)
  */
 static SN_TLS bool tls_in_call;
 
+/*
+ * An outside spawn counts 2 in outside_live while the call runs: one for
+ * the actor, one for the call itself, given back once the call no longer
+ * touches the runtime.  Without the second, the actor could run and exit
+ * while its spawner was still inside the run queue's push or waking a
+ * worker, and shutdown, seeing every actor gone, freed both under it.
+ */
+#define SPAWN_CALL_COUNT	2
+
 static void
 outside_cancel(void)
 {
-	atomic_fetch_sub(&sn_rt.outside_live, 1);
+	atomic_fetch_sub(&sn_rt.outside_live, SPAWN_CALL_COUNT);
 	tls_in_call = false;
 	sn_sched_done_signal();		/* shutdown may be waiting on this count */
 }
@@ -76,7 +85,7 @@ outside_enter(void)
 	if (tls_in_call)
 		return EDEADLK;
 	tls_in_call = true;
-	atomic_fetch_add(&sn_rt.outside_live, 1);
+	atomic_fetch_add(&sn_rt.outside_live, SPAWN_CALL_COUNT);
 	switch (atomic_load(&sn_rt.state)) {
 	case SN_RT_RUNNING:
 		return 0;
@@ -219,8 +228,12 @@ sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
 	/* An outside spawn was counted by outside_enter(). */
 	/* After this the actor may run, exit and be reused: use pid only. */
 	sn_sched_enqueue_new(w, p);
-	if (w == NULL)
+	if (w == NULL) {
+		/* The call is done with the runtime: give back its count. */
+		atomic_fetch_sub(&sn_rt.outside_live, 1);
 		tls_in_call = false;
+		sn_sched_done_signal();
+	}
 	return pid;
 fail:
 	if (w == NULL) {
