@@ -274,9 +274,11 @@ sn_actor_release(struct sn_proc *p)
 		p->last = NULL;
 	}
 	sn_mailbox_drain(&p->mailbox);
-	while ((to = sn_links_next(&links, &pos)) != 0)
-		signal_exit(to, p->pid, p->exit_reason);
-	sn_links_free(&links);
+	if (sn_unlikely(!sn_links_none(&links))) {
+		while ((to = sn_links_next(&links, &pos)) != 0)
+			signal_exit(to, p->pid, p->exit_reason);
+		sn_links_free(&links);
+	}
 	return true;
 }
 

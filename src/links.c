@@ -107,12 +107,6 @@ slots_for(uint32_t n)
 }
 
 /* All zero is empty, so a fresh or reused block needs no allocation. */
-void
-sn_links_init(struct sn_links *l)
-{
-	memset(l, 0, sizeof(*l));
-}
-
 /* Only a table owns memory; inline PIDs go with the struct. */
 void
 sn_links_free(struct sn_links *l)
