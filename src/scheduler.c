@@ -680,8 +680,10 @@ park_commit(struct sn_worker *w, struct sn_proc *p, uint64_t word)
 	atomic_store_explicit(&p->state, SN_WAITING, memory_order_relaxed);
 	atomic_store(&p->wait, word);
 	atomic_thread_fence(memory_order_seq_cst);
-	/* A receive with no timeout: a candidate for the sweeps. */
-	if ((word & (SN_WAIT_KIND_MASK | SN_WAIT_TIMED)) == SN_WAIT_MSG)
+	/* A receive with no timeout: a candidate for the sweeps.  Most
+	 * parks find it listed already: that test stays inline. */
+	if ((word & (SN_WAIT_KIND_MASK | SN_WAIT_TIMED)) == SN_WAIT_MSG &&
+	    atomic_load(&p->hib_queued) == SN_HIBQ_NONE)
 		sn_hib_candidate(w, p);
 	if (sn_actor_wake_due(p, (unsigned)(word & SN_WAIT_KIND_MASK)) &&
 	    atomic_compare_exchange_strong(&p->wait, &word, 0)) {
