@@ -167,12 +167,6 @@ sn_actor_trap(struct sn_proc *self, int on)
 	return was;
 }
 
-int
-sn_actor_kill(uint64_t pid)
-{
-	return sn_actor_exit_signal(pid, 0, SNOW_EXIT_KILLED);
-}
-
 /*
  * Erlang's exit/2 from from (0: a thread outside the runtime) to pid.
  * Unlike a link's signal the reason is kept, and a trapping actor that

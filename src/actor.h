@@ -56,7 +56,6 @@ const struct sn_msg *sn_actor_receive(struct sn_proc *self,
 int sn_actor_link(struct sn_proc *self, uint64_t pid);
 int sn_actor_unlink(struct sn_proc *self, uint64_t pid);
 int sn_actor_trap(struct sn_proc *self, int on);
-int sn_actor_kill(uint64_t pid);
 int sn_actor_exit_signal(uint64_t pid, uint64_t from, uint8_t reason);
 int sn_actor_set_terminate(uint64_t pid, snow_terminate_fn cb);
 void sn_actor_sleep(struct sn_proc *self, int64_t ms);

@@ -380,21 +380,7 @@ snow_actor_state(void)
 int
 snow_actor_kill(uint64_t pid)
 {
-	struct sn_proc *self = sn_sched_current();
-	int err;
-
-	if (pid == 0)
-		return EINVAL;
-	if (self != NULL) {
-		if (pid == self->pid)
-			sn_sched_exit(self, SNOW_EXIT_KILLED);
-		return sn_actor_kill(pid);
-	}
-	if ((err = sn_sched_outside_enter()) != 0)
-		return err;
-	err = sn_actor_kill(pid);
-	sn_sched_outside_leave();
-	return err;
+	return snow_actor_exit(pid, SNOW_EXIT_KILLED);
 }
 
 void
