@@ -389,21 +389,24 @@ term_check(struct watch *w, int reason)
 	assert_no_fails();
 }
 
-START_TEST(terminate_runs_once_on_return_and_on_exit)
+/* One runtime: an ending actor that ends how, its callback doing mode;
+ * both the callback and the watcher must see reason. */
+static void
+term_round(int mode, int how, int reason)
 {
 	struct watch w;
 
-	term_reset(TERM_PLAIN);
+	term_reset(mode);
 	init_ok(2);
-	(void)ending_start(END_RETURN, &w);
+	(void)ending_start(how, &w);
 	run_ok();
-	term_check(&w, SNOW_EXIT_NORMAL);
+	term_check(&w, reason);
+}
 
-	term_reset(TERM_PLAIN);
-	init_ok(2);
-	(void)ending_start(END_ERROR, &w);
-	run_ok();
-	term_check(&w, SNOW_EXIT_ERROR);
+START_TEST(terminate_runs_once_on_return_and_on_exit)
+{
+	term_round(TERM_PLAIN, END_RETURN, SNOW_EXIT_NORMAL);
+	term_round(TERM_PLAIN, END_ERROR, SNOW_EXIT_ERROR);
 }
 END_TEST
 
@@ -476,11 +479,7 @@ START_TEST(terminate_may_receive_and_be_killed)
 	struct watch w;
 	uint64_t pid;
 
-	term_reset(TERM_RECEIVES);
-	init_ok(2);
-	(void)ending_start(END_ERROR, &w);
-	run_ok();
-	term_check(&w, SNOW_EXIT_ERROR);
+	term_round(TERM_RECEIVES, END_ERROR, SNOW_EXIT_ERROR);
 
 	term_reset(TERM_WAITS_FOR_EVER);
 	init_ok(2);
