@@ -214,6 +214,7 @@ sn_actor_start(struct sn_proc *p)
 	atomic_store_explicit(&p->wait, 0, memory_order_relaxed);
 	atomic_store_explicit(&p->exit_pending, 0, memory_order_relaxed);
 	p->trap_exit = 0;
+	p->matching = 0;
 	p->ending = SN_ENDING_NO;
 	p->terminate = NULL;
 	p->rt_state = NULL;
@@ -289,6 +290,7 @@ sn_actor_terminate(struct sn_proc *p)
 
 	p->terminate = NULL;	/* the table lock is not needed: ending
 				 * is set, so no one writes it now */
+	p->matching = 0;	/* it may have ended inside a match */
 	if (cb != NULL)
 		cb(p->rt_state, &p->exit_reason);
 }
@@ -345,38 +347,6 @@ sn_actor_send(uint64_t pid, uint64_t tag, const void *msg, uint64_t size)
 		return ENOMEM;
 	deliver(pid, m);
 	return 0;
-}
-
-const struct sn_msg *
-sn_actor_receive(struct sn_proc *self, int64_t timeout_ms, int *err)
-{
-	uint64_t deadline;
-	struct sn_msg *m;
-
-	if (self->last != NULL) {
-		sn_msg_free(self->last);
-		self->last = NULL;
-	}
-	sn_actor_check_exit(self);
-	m = sn_mailbox_pop(&self->mailbox);
-	if (m == NULL && timeout_ms != 0) {
-		deadline = timeout_ms < 0 ? UINT64_MAX :
-		    sn_deadline_after(timeout_ms);
-		do {
-			if (deadline != UINT64_MAX && sn_now_ns() >= deadline)
-				break;
-			/* Without memory for a timer, wait by yielding. */
-			if (sn_sched_park(self, SN_WAIT_MSG, deadline) != 0)
-				sn_sched_yield();
-			sn_actor_check_exit(self);
-		} while ((m = sn_mailbox_pop(&self->mailbox)) == NULL);
-	}
-	if (m == NULL) {
-		*err = timeout_ms == 0 ? EAGAIN : ETIMEDOUT;
-		return NULL;
-	}
-	self->last = m;
-	return m;
 }
 
 /* ---- Timers ---- */

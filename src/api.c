@@ -241,39 +241,167 @@ msg_check(const void *msg, uint64_t size)
 	return 0;
 }
 
-int
-snow_actor_send(uint64_t pid, const void *msg, uint64_t size)
+/* A send from any thread, counted as outside when not in an actor. */
+static int
+send_any(uint64_t pid, uint64_t tag, const void *msg, uint64_t size)
 {
 	int err = msg_check(msg, size);
 
 	if (err != 0)
 		return err;
 	if (in_actor())
-		return sn_actor_send(pid, SNOW_MSG_DATA, msg, size);
+		return sn_actor_send(pid, tag, msg, size);
 	if ((err = sn_sched_outside_enter()) != 0)
 		return err;
-	err = sn_actor_send(pid, SNOW_MSG_DATA, msg, size);
+	err = sn_actor_send(pid, tag, msg, size);
 	sn_sched_outside_leave();
 	return err;
 }
 
-const void *
-snow_actor_receive(int64_t timeout_ms)
+int
+snow_actor_send(uint64_t pid, const void *msg, uint64_t size)
+{
+	return send_any(pid, SNOW_MSG_DATA, msg, size);
+}
+
+int
+snow_actor_send_tag(uint64_t pid, uint64_t tag, const void *msg,
+    uint64_t size)
+{
+	if (tag < SNOW_MSG_USER)
+		return EINVAL;
+	return send_any(pid, tag, msg, size);
+}
+
+/*
+ * The caller of a receive, or NULL with errno set: EPERM outside an
+ * actor, EBUSY inside a selective receive's match function (whose
+ * message and list a receive there would pull from under it).
+ */
+static struct sn_proc *
+receiver(void)
 {
 	struct sn_proc *self = sn_sched_current();
-	const struct sn_msg *m;
-	int err = 0;
 
 	if (self == NULL) {
 		set_errno(EPERM);
 		return NULL;
 	}
-	m = sn_actor_receive(self, timeout_ms, &err);
+	if (sn_unlikely(self->matching)) {
+		set_errno(EBUSY);
+		return NULL;
+	}
+	return self;
+}
+
+/* What a receive hands out: the public view of m, or NULL and errno. */
+static const void *
+handed_out(const struct sn_msg *m, int err)
+{
 	if (m == NULL) {
 		set_errno(err);
 		return NULL;
 	}
 	return &m->tag;
+}
+
+const void *
+snow_actor_receive(int64_t timeout_ms)
+{
+	struct sn_proc *self = receiver();
+	const struct sn_msg *m;
+	int err = 0;
+
+	if (self == NULL)
+		return NULL;
+	m = sn_actor_receive(self, timeout_ms, &err);
+	return handed_out(m, err);
+}
+
+/* snow_actor_receive_match()'s function and context, as one context. */
+struct match_call {
+	snow_match_fn fn;
+	void *ctx;
+};
+
+static bool
+match_by_call(const struct sn_msg *m, void *ctx)
+{
+	const struct match_call *call = ctx;
+
+	return call->fn((const struct snow_msg *)&m->tag, call->ctx) != 0;
+}
+
+const void *
+snow_actor_receive_match(snow_match_fn match, void *ctx,
+    int64_t timeout_ms)
+{
+	struct match_call call = { match, ctx };
+	struct sn_proc *self = receiver();
+	const struct sn_msg *m;
+	int err = 0;
+
+	if (self == NULL)
+		return NULL;
+	if (match == NULL) {
+		set_errno(EINVAL);
+		return NULL;
+	}
+	m = sn_actor_receive_match(self, match_by_call, &call, timeout_ms,
+	    &err);
+	return handed_out(m, err);
+}
+
+/* snow_actor_receive_tag() and _key(): what the message must carry. */
+struct match_key {
+	uint64_t tag;
+	uint64_t key;
+	bool by_key;		/* the body must start with key */
+};
+
+static bool
+match_by_key(const struct sn_msg *m, void *ctx)
+{
+	const struct match_key *want = ctx;
+	uint64_t first;
+
+	if (m->tag != want->tag)
+		return false;
+	if (!want->by_key)
+		return true;
+	if (m->len < sizeof(first))
+		return false;
+	memcpy(&first, m->data, sizeof(first));
+	return first == want->key;
+}
+
+static const void *
+receive_key(struct match_key *want, int64_t timeout_ms)
+{
+	struct sn_proc *self = receiver();
+	const struct sn_msg *m;
+	int err = 0;
+
+	if (self == NULL)
+		return NULL;
+	m = sn_actor_receive_match(self, match_by_key, want, timeout_ms, &err);
+	return handed_out(m, err);
+}
+
+const void *
+snow_actor_receive_tag(uint64_t tag, int64_t timeout_ms)
+{
+	struct match_key want = { .tag = tag };
+
+	return receive_key(&want, timeout_ms);
+}
+
+const void *
+snow_actor_receive_key(uint64_t tag, uint64_t key, int64_t timeout_ms)
+{
+	struct match_key want = { .tag = tag, .key = key, .by_key = true };
+
+	return receive_key(&want, timeout_ms);
 }
 
 int

@@ -21,6 +21,8 @@ sn_mailbox_init(struct sn_mailbox *mb)
 	atomic_init(&mb->stub.next, NULL);
 	atomic_init(&mb->head, &mb->stub);
 	atomic_init(&mb->tail, &mb->stub);
+	mb->saved = NULL;
+	mb->saved_last = NULL;
 }
 
 static void
@@ -76,12 +78,83 @@ sn_mailbox_pop(struct sn_mailbox *mb)
 	return (struct sn_msg *)tail;
 }
 
+/*
+ * The saved messages are chained through the same link as the queue:
+ * a message is in one or the other, never both.  Only the consumer
+ * touches them, so relaxed accesses do.
+ */
+static struct sn_msg *
+saved_next(const struct sn_msg *m)
+{
+	return (struct sn_msg *)atomic_load_explicit(&m->link.next,
+	    memory_order_relaxed);
+}
+
+static void
+saved_link(struct sn_msg *m, struct sn_msg *next)
+{
+	atomic_store_explicit(&m->link.next, (struct sn_mlink *)next,
+	    memory_order_relaxed);
+}
+
+/* Take m, whose predecessor is prev (NULL: m is the oldest), out of the
+ * saved messages. */
+static void
+saved_unlink(struct sn_mailbox *mb, struct sn_msg *prev, struct sn_msg *m)
+{
+	struct sn_msg *next = saved_next(m);
+
+	if (prev == NULL)
+		mb->saved = next;
+	else
+		saved_link(prev, next);
+	if (next == NULL)
+		mb->saved_last = prev;
+}
+
+struct sn_msg *
+sn_mailbox_take_saved(struct sn_mailbox *mb, sn_msg_match_fn match,
+    void *ctx)
+{
+	struct sn_msg *m, *prev = NULL;
+
+	for (m = mb->saved; m != NULL; prev = m, m = saved_next(m))
+		if (match(m, ctx)) {
+			saved_unlink(mb, prev, m);
+			return m;
+		}
+	return NULL;
+}
+
+struct sn_msg *
+sn_mailbox_take_queued(struct sn_mailbox *mb, sn_msg_match_fn match,
+    void *ctx)
+{
+	struct sn_msg *m, *prev;
+
+	while ((m = sn_mailbox_pop(mb)) != NULL) {
+		/* Saved before match sees it, unlinked again if wanted. */
+		prev = mb->saved == NULL ? NULL : mb->saved_last;
+		saved_link(m, NULL);
+		if (prev == NULL)
+			mb->saved = m;
+		else
+			saved_link(prev, m);
+		mb->saved_last = m;
+		if (match(m, ctx)) {
+			saved_unlink(mb, prev, m);
+			return m;
+		}
+	}
+	return NULL;
+}
+
 void
 sn_mailbox_drain(struct sn_mailbox *mb)
 {
 	struct sn_msg *m;
 
-	while ((m = sn_mailbox_pop(mb)) != NULL)
+	while ((m = sn_mailbox_take(mb)) != NULL)
 		sn_msg_free(m);
 }
 

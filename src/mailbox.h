@@ -31,12 +31,23 @@ struct sn_msg {
 	unsigned char data[];
 };
 
+/*
+ * The queue, and in front of it the messages a selective receive took
+ * out of it and passed over ("saved"), oldest first.  Saved messages are
+ * older than everything still queued, so the mailbox in arrival order is
+ * saved, then queued; a receive of any kind looks at saved ones first.
+ * They are the consumer's alone: a producer only ever sees the queue,
+ * and a parked actor waits only for what is queued, because it has
+ * already looked at everything saved.
+ */
 struct sn_mailbox {
 	_Atomic(struct sn_mlink *) head;	/* newest; producers swap here */
 	/* Oldest; written by the consumer only, atomic because a worker
 	 * parking the consumer peeks at it (sn_mailbox_ready). */
 	_Atomic(struct sn_mlink *) tail;
 	struct sn_mlink stub;
+	struct sn_msg *saved;		/* oldest saved, or NULL */
+	struct sn_msg *saved_last;	/* newest saved, when saved is set */
 };
 
 void sn_mailbox_init(struct sn_mailbox *mb);
@@ -63,7 +74,45 @@ sn_mailbox_ready(struct sn_mailbox *mb)
 	    atomic_load_explicit(&mb->stub.next, memory_order_acquire) != NULL;
 }
 
-/* The consumer only: free every message left. */
+/*
+ * The consumer only: the oldest message, saved or queued; NULL when there
+ * is none (or a push is half done).  Inline: it is every receive's first
+ * step, and with nothing saved it costs one load more than a pop.
+ */
+static inline struct sn_msg *
+sn_mailbox_take(struct sn_mailbox *mb)
+{
+	struct sn_msg *m = mb->saved;
+
+	if (__builtin_expect(m == NULL, 1))
+		return sn_mailbox_pop(mb);
+	mb->saved = (struct sn_msg *)atomic_load_explicit(&m->link.next,
+	    memory_order_relaxed);
+	return m;
+}
+
+/* Whether a selective receive wants m; may end the calling actor. */
+typedef bool (*sn_msg_match_fn)(const struct sn_msg *m, void *ctx);
+
+/*
+ * The consumer only: the oldest saved message that match accepts, taken
+ * out of the saved ones, or NULL.
+ */
+struct sn_msg *sn_mailbox_take_saved(struct sn_mailbox *mb,
+    sn_msg_match_fn match, void *ctx);
+
+/*
+ * The consumer only: pop queued messages until match accepts one, and
+ * return it; each one passed over becomes the newest saved message.  NULL
+ * once the queue is empty (or a push is half done).
+ *
+ * In both, every message is in the mailbox while match looks at it, so an
+ * actor that ends inside match loses nothing to the drain.
+ */
+struct sn_msg *sn_mailbox_take_queued(struct sn_mailbox *mb,
+    sn_msg_match_fn match, void *ctx);
+
+/* The consumer only: free every message left, saved and queued. */
 void sn_mailbox_drain(struct sn_mailbox *mb);
 
 /* A message of len bytes copied from data, or NULL (ENOMEM). */

@@ -115,6 +115,7 @@ struct sn_proc {
 	_Atomic uint8_t exit_pending;	/* 0, or an exit reason + 1 */
 	uint8_t trap_exit;
 	uint8_t ending;			/* enum sn_ending, under the table lock */
+	uint8_t matching;		/* in a selective receive's match */
 	snow_terminate_fn terminate;	/* under the table lock, or NULL */
 	void *rt_state;			/* snow_actor_set_state() */
 	void (*rt_state_free)(void *);	/* called on rt_state at its end */

@@ -169,11 +169,16 @@ SNOW_API int snow_rt_run_scheduler(void);
 /* Largest message body snow_actor_send() accepts. */
 #define SNOW_MSG_MAX ((uint64_t)1 << 30)
 
-/* What a received message is, in its tag. */
+/*
+ * What a received message is, in its tag.  Tags below SNOW_MSG_USER are
+ * the runtime's; a program picks its own from SNOW_MSG_USER up and sends
+ * them with snow_actor_send_tag().
+ */
 enum snow_msg_tag {
 	SNOW_MSG_DATA = 0,	/* from snow_actor_send() or snow_timer_send_after() */
 	SNOW_MSG_EXIT = 1	/* a linked actor exited; body: struct snow_exit_msg */
 };
+#define SNOW_MSG_USER	((uint64_t)256)	/* the first tag of a program's own */
 
 /* A received message, as snow_actor_receive() returns it. */
 struct snow_msg {
@@ -231,6 +236,54 @@ SNOW_API int snow_actor_send(uint64_t pid, const void *msg, uint64_t size);
  * was 0 and the mailbox is empty), EPERM (not called from an actor).
  */
 SNOW_API const void *snow_actor_receive(int64_t timeout_ms);
+
+/*
+ * As snow_actor_send(), with a tag of the program's own: tag must be
+ * SNOW_MSG_USER or more (EINVAL otherwise).  Receivers see it in
+ * struct snow_msg's tag and can pick such messages out with
+ * snow_actor_receive_tag().
+ */
+SNOW_API int snow_actor_send_tag(uint64_t pid, uint64_t tag, const void *msg,
+    uint64_t size);
+
+/*
+ * Selective receive.  Whether a selective receive wants message m: nonzero
+ * takes it.  ctx is the pointer given to snow_actor_receive_match().
+ */
+typedef int (*snow_match_fn)(const struct snow_msg *m, void *ctx);
+
+/*
+ * The oldest message in the calling actor's mailbox that match accepts,
+ * waiting for one as snow_actor_receive() does.  Messages it passes over
+ * stay in the mailbox in the order they came, ahead of newer ones: the
+ * next receive of either kind sees them first.  A wait looks only at
+ * messages that arrive during it, each once.
+ *
+ * match runs in the calling actor, on each message it has not yet seen in
+ * this call, oldest first, and must not keep m.  It may send, and it may
+ * end the actor (nothing is lost: the mailbox is freed whole), but a
+ * receive inside it fails with EBUSY.  Every call looks again at every
+ * message passed over before, so a mailbox that fills with messages
+ * nothing will ever take makes each selective receive slower.
+ *
+ * Returns the message, valid as one from snow_actor_receive(), or NULL
+ * with errno: EINVAL (match NULL), ETIMEDOUT, EAGAIN (timeout_ms 0 and
+ * nothing wanted), EPERM (not called from an actor), EBUSY (called from
+ * a match function).
+ */
+SNOW_API const void *snow_actor_receive_match(snow_match_fn match, void *ctx,
+    int64_t timeout_ms);
+
+/* The oldest message with this tag; otherwise as snow_actor_receive_match(). */
+SNOW_API const void *snow_actor_receive_tag(uint64_t tag, int64_t timeout_ms);
+
+/*
+ * The oldest message with this tag whose body starts with the 8 bytes of
+ * key, in the machine's byte order (the PID of a SNOW_MSG_EXIT message);
+ * otherwise as snow_actor_receive_match().
+ */
+SNOW_API const void *snow_actor_receive_key(uint64_t tag, uint64_t key,
+    int64_t timeout_ms);
 
 /*
  * Link the calling actor and actor pid both ways.  When either ends, the

@@ -1,0 +1,104 @@
+/*
+ * Receiving: the plain receive, which takes the oldest message, and the
+ * selective one, which takes the oldest message a match function wants
+ * and leaves the rest in order (see the saved messages in mailbox.h).
+ *
+ * Why keep what a selective receive passed over in a list of the
+ * receiver's own, rather than scanning the queue in place: the queue is
+ * lock-free for its senders, so only its oldest end may be taken from;
+ * taking messages out into a private list keeps every push one exchange
+ * and lets the receiver unlink from the middle.  The price is that a
+ * selective receive looks again at every saved message each time it is
+ * called: as in Erlang, a mailbox full of messages nobody wants makes
+ * selective receives slow, and a program should not let it fill.
+ */
+#include "config.h"
+
+#include <errno.h>
+
+#include "actor.h"
+#include "scheduler.h"
+
+/* The last message handed out is freed by the next receive. */
+static void
+release_last(struct sn_proc *self)
+{
+	if (self->last != NULL) {
+		sn_msg_free(self->last);
+		self->last = NULL;
+	}
+}
+
+/* When a wait of timeout_ms from now ends; UINT64_MAX for ever. */
+static uint64_t
+deadline_of(int64_t timeout_ms)
+{
+	return timeout_ms < 0 ? UINT64_MAX : sn_deadline_after(timeout_ms);
+}
+
+/*
+ * Wait for a new message until deadline.  Returns false once the
+ * deadline has passed.  An exit signal that ends self does not return.
+ */
+static bool
+wait_for_more(struct sn_proc *self, uint64_t deadline)
+{
+	if (deadline != UINT64_MAX && sn_now_ns() >= deadline)
+		return false;
+	/* Without memory for a timer, wait by yielding. */
+	if (sn_sched_park(self, SN_WAIT_MSG, deadline) != 0)
+		sn_sched_yield();
+	sn_actor_check_exit(self);
+	return true;
+}
+
+const struct sn_msg *
+sn_actor_receive(struct sn_proc *self, int64_t timeout_ms, int *err)
+{
+	uint64_t deadline;
+	struct sn_msg *m;
+
+	release_last(self);
+	sn_actor_check_exit(self);
+	m = sn_mailbox_take(&self->mailbox);
+	if (m == NULL && timeout_ms != 0) {
+		deadline = deadline_of(timeout_ms);
+		while (wait_for_more(self, deadline))
+			if ((m = sn_mailbox_pop(&self->mailbox)) != NULL)
+				break;
+	}
+	if (m == NULL) {
+		*err = timeout_ms == 0 ? EAGAIN : ETIMEDOUT;
+		return NULL;
+	}
+	self->last = m;
+	return m;
+}
+
+const struct sn_msg *
+sn_actor_receive_match(struct sn_proc *self, sn_msg_match_fn match,
+    void *ctx, int64_t timeout_ms, int *err)
+{
+	uint64_t deadline = timeout_ms == 0 ? 0 : deadline_of(timeout_ms);
+	struct sn_msg *m;
+
+	release_last(self);
+	sn_actor_check_exit(self);
+	self->matching = 1;
+	/* The saved ones only once: they cannot change while we wait. */
+	m = sn_mailbox_take_saved(&self->mailbox, match, ctx);
+	while (m == NULL) {
+		m = sn_mailbox_take_queued(&self->mailbox, match, ctx);
+		if (m != NULL || timeout_ms == 0)
+			break;
+		if (!wait_for_more(self, deadline))
+			break;
+	}
+	self->matching = 0;
+	if (m == NULL) {
+		*err = timeout_ms == 0 ? EAGAIN : ETIMEDOUT;
+		return NULL;
+	}
+	self->last = m;
+	return m;
+}
