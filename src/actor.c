@@ -9,7 +9,10 @@
 
 #include "actor.h"
 #include "links.h"
+#include "monitor.h"
 #include "scheduler.h"
+
+static void post(uint64_t pid, struct sn_msg *m);
 
 /* Which wait kinds a waker may clear, as a mask of 1 << kind. */
 #define WAKE_BY_MSG	(1u << SN_WAIT_MSG)
@@ -223,6 +226,8 @@ sn_actor_start(struct sn_proc *p)
 	atomic_store_explicit(&p->hib_ok, sn_rt.hib_default,
 	    memory_order_relaxed);
 	sn_links_init(&p->links);
+	p->monitors = NULL;
+	p->monitored_by = NULL;
 	p->name = NULL;
 }
 
@@ -231,6 +236,7 @@ sn_actor_release(struct sn_proc *p)
 {
 	struct sn_pt_shard *held;
 	struct sn_links links;
+	struct sn_refmap *watchers;
 	uint32_t pos = 0;
 	uint64_t to;
 
@@ -252,6 +258,9 @@ sn_actor_release(struct sn_proc *p)
 	}
 	links = p->links;	/* a move: the copy owns any table now */
 	sn_links_init(&p->links);
+	watchers = p->monitored_by;	/* a monitor made after this finds
+					 * p gone: its DOWN is noproc */
+	p->monitored_by = NULL;
 	sn_ptable_unlock(held);
 
 	if (p->rt_state_free != NULL) {
@@ -274,6 +283,10 @@ sn_actor_release(struct sn_proc *p)
 			signal_exit(to, p->pid, p->exit_reason);
 		sn_links_free(&links);
 	}
+	if (sn_unlikely(watchers != NULL))
+		sn_monitor_fire(watchers, p->exit_reason, post);
+	if (sn_unlikely(p->monitors != NULL))
+		sn_monitor_unwatch(p);
 	return true;
 }
 
@@ -315,9 +328,12 @@ sn_actor_set_terminate(uint64_t pid, snow_terminate_fn cb)
 
 /* ---- Messages ---- */
 
-/* Hand m to pid's mailbox, or drop it; m is no longer the caller's. */
-static void
-deliver(uint64_t pid, struct sn_msg *m)
+/*
+ * Hand m to pid's mailbox, or free it when pid is not alive; m is no
+ * longer the caller's.  Returns whether it was delivered.
+ */
+static bool
+push_to(uint64_t pid, struct sn_msg *m)
 {
 	struct sn_pt_shard *held;
 	struct sn_proc *p;
@@ -326,8 +342,7 @@ deliver(uint64_t pid, struct sn_msg *m)
 	p = sn_ptable_lock(&sn_rt.ptable, pid, &held);
 	if (p == NULL) {
 		sn_msg_free(m);
-		sn_sched_count_send(0);
-		return;
+		return false;
 	}
 	sn_mailbox_push(&p->mailbox, m);
 	wake = wake_take(p, WAKE_BY_MSG);
@@ -335,7 +350,28 @@ deliver(uint64_t pid, struct sn_msg *m)
 	/* Ours to requeue: it cannot run, hence not end, until we do. */
 	if (wake)
 		sn_sched_ready(p);
-	sn_sched_count_send(1);
+	return true;
+}
+
+/* A program's message, counted in the stats as sent or dropped. */
+static void
+deliver(uint64_t pid, struct sn_msg *m)
+{
+	sn_sched_count_send(push_to(pid, m));
+}
+
+/* A message of the runtime's own (a DOWN), which the stats leave out:
+ * they count what programs send. */
+static void
+post(uint64_t pid, struct sn_msg *m)
+{
+	(void)push_to(pid, m);
+}
+
+uint64_t
+sn_actor_monitor(struct sn_proc *self, uint64_t pid, int *err)
+{
+	return sn_monitor(self, pid, post, err);
 }
 
 int

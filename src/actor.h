@@ -53,10 +53,14 @@ int sn_actor_send_after(uint64_t pid, int64_t ms, const void *msg,
     uint64_t size);
 const struct sn_msg *sn_actor_receive(struct sn_proc *self,
     int64_t timeout_ms, int *err);
-/* The oldest message match accepts; the others stay, in order.  Sets
+/* Whether a selective receive wants m. */
+typedef bool (*sn_msg_want_fn)(const struct sn_msg *m, void *ctx);
+/* The oldest message want accepts; the others stay, in order.  Sets
  * self->matching while it runs.  Errors as sn_actor_receive(). */
 const struct sn_msg *sn_actor_receive_match(struct sn_proc *self,
-    sn_msg_match_fn match, void *ctx, int64_t timeout_ms, int *err);
+    sn_msg_want_fn want, void *ctx, int64_t timeout_ms, int *err);
+/* sn_monitor(), delivering through the mailboxes. */
+uint64_t sn_actor_monitor(struct sn_proc *self, uint64_t pid, int *err);
 int sn_actor_link(struct sn_proc *self, uint64_t pid);
 int sn_actor_unlink(struct sn_proc *self, uint64_t pid);
 int sn_actor_trap(struct sn_proc *self, int on);

@@ -18,6 +18,7 @@
 
 #include "actor.h"
 #include "lifecycle.h"
+#include "monitor.h"
 #include "scheduler.h"
 
 /* Serialises init and shutdown; spawns do not take it. */
@@ -402,6 +403,45 @@ snow_actor_receive_key(uint64_t tag, uint64_t key, int64_t timeout_ms)
 	struct match_key want = { .tag = tag, .key = key, .by_key = true };
 
 	return receive_key(&want, timeout_ms);
+}
+
+uint64_t
+snow_process_monitor(uint64_t pid)
+{
+	struct sn_proc *self = sn_sched_current();
+	uint64_t ref;
+	int err = 0;
+
+	if (self == NULL) {
+		set_errno(EPERM);
+		return 0;
+	}
+	if (pid == 0) {
+		set_errno(EINVAL);
+		return 0;
+	}
+	ref = sn_actor_monitor(self, pid, &err);
+	if (ref == 0)
+		set_errno(err);
+	return ref;
+}
+
+uint64_t
+snow_process_demonitor(uint64_t ref)
+{
+	struct sn_proc *self = sn_sched_current();
+	int err;
+
+	if (self == NULL) {
+		set_errno(EPERM);
+		return 1;
+	}
+	err = sn_demonitor(self, ref);
+	if (err != 0) {
+		set_errno(err);
+		return 1;
+	}
+	return 0;
 }
 
 int

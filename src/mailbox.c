@@ -116,13 +116,23 @@ struct sn_msg *
 sn_mailbox_take_saved(struct sn_mailbox *mb, sn_msg_match_fn match,
     void *ctx)
 {
-	struct sn_msg *m, *prev = NULL;
+	struct sn_msg *m = mb->saved, *prev = NULL, *next;
+	enum sn_match what;
 
-	for (m = mb->saved; m != NULL; prev = m, m = saved_next(m))
-		if (match(m, ctx)) {
-			saved_unlink(mb, prev, m);
-			return m;
+	while (m != NULL) {
+		what = match(m, ctx);
+		if (what == SN_MATCH_SKIP) {
+			prev = m;
+			m = saved_next(m);
+			continue;
 		}
+		next = saved_next(m);
+		saved_unlink(mb, prev, m);
+		if (what == SN_MATCH_TAKE)
+			return m;
+		sn_msg_free(m);
+		m = next;
+	}
 	return NULL;
 }
 
@@ -141,9 +151,16 @@ sn_mailbox_take_queued(struct sn_mailbox *mb, sn_msg_match_fn match,
 		else
 			saved_link(prev, m);
 		mb->saved_last = m;
-		if (match(m, ctx)) {
+		switch (match(m, ctx)) {
+		case SN_MATCH_SKIP:
+			break;
+		case SN_MATCH_TAKE:
 			saved_unlink(mb, prev, m);
 			return m;
+		case SN_MATCH_DROP:
+			saved_unlink(mb, prev, m);
+			sn_msg_free(m);
+			break;
 		}
 	}
 	return NULL;

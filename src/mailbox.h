@@ -91,20 +91,29 @@ sn_mailbox_take(struct sn_mailbox *mb)
 	return m;
 }
 
-/* Whether a selective receive wants m; may end the calling actor. */
-typedef bool (*sn_msg_match_fn)(const struct sn_msg *m, void *ctx);
+/* What a selective receive does with a message it looks at. */
+enum sn_match {
+	SN_MATCH_SKIP = 0,	/* leave it, in its place */
+	SN_MATCH_TAKE = 1,	/* take it out and return it */
+	SN_MATCH_DROP = 2	/* take it out and free it: nobody may see it */
+};
+
+/* A selective receive's look at m; may end the calling actor. */
+typedef enum sn_match (*sn_msg_match_fn)(const struct sn_msg *m,
+    void *ctx);
 
 /*
- * The consumer only: the oldest saved message that match accepts, taken
- * out of the saved ones, or NULL.
+ * The consumer only: the oldest saved message that match takes, out of
+ * the saved ones, or NULL; the ones it drops are freed on the way.
  */
 struct sn_msg *sn_mailbox_take_saved(struct sn_mailbox *mb,
     sn_msg_match_fn match, void *ctx);
 
 /*
- * The consumer only: pop queued messages until match accepts one, and
- * return it; each one passed over becomes the newest saved message.  NULL
- * once the queue is empty (or a push is half done).
+ * The consumer only: pop queued messages until match takes one, and
+ * return it; each one skipped becomes the newest saved message, each one
+ * dropped is freed.  NULL once the queue is empty (or a push is half
+ * done).
  *
  * In both, every message is in the mailbox while match looks at it, so an
  * actor that ends inside match loses nothing to the drain.

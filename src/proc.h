@@ -21,6 +21,7 @@
 
 struct sn_name;
 struct sn_pidblock;
+struct sn_refmap;
 struct sn_slab;
 
 enum sn_proc_state {
@@ -120,6 +121,9 @@ struct sn_proc {
 	void *rt_state;			/* snow_actor_set_state() */
 	void (*rt_state_free)(void *);	/* called on rt_state at its end */
 	struct sn_links links;
+	struct sn_refmap *monitors;	/* its own: ref to target (monitor.h) */
+	struct sn_refmap *monitored_by;	/* on it: ref to DOWN, under the
+					 * table lock */
 	struct sn_name *name;		/* registered name, or NULL */
 
 	/* Hibernation: a long-parked actor's live stack top, copied out

@@ -17,7 +17,29 @@
 #include <errno.h>
 
 #include "actor.h"
+#include "monitor.h"
 #include "scheduler.h"
+
+/*
+ * A DOWN whose monitor was removed (see monitor.h): freed unseen.  One
+ * compare for every other message.
+ */
+static bool
+stale(const struct sn_proc *self, const struct sn_msg *m)
+{
+	return sn_unlikely(m->tag == SNOW_MSG_DOWN) &&
+	    !sn_monitor_down_live(self, m);
+}
+
+/* m goes to the program: it stays valid until the next receive. */
+static const struct sn_msg *
+hand_out(struct sn_proc *self, struct sn_msg *m)
+{
+	if (sn_unlikely(m->tag == SNOW_MSG_DOWN))
+		sn_monitor_down_taken(self, m);
+	self->last = m;
+	return m;
+}
 
 /* The last message handed out is freed by the next receive. */
 static void
@@ -55,40 +77,62 @@ wait_for_more(struct sn_proc *self, uint64_t deadline)
 const struct sn_msg *
 sn_actor_receive(struct sn_proc *self, int64_t timeout_ms, int *err)
 {
-	uint64_t deadline;
+	uint64_t deadline = 0;
 	struct sn_msg *m;
 
 	release_last(self);
 	sn_actor_check_exit(self);
-	m = sn_mailbox_take(&self->mailbox);
-	if (m == NULL && timeout_ms != 0) {
-		deadline = deadline_of(timeout_ms);
-		while (wait_for_more(self, deadline))
-			if ((m = sn_mailbox_pop(&self->mailbox)) != NULL)
-				break;
+	for (;;) {
+		m = sn_mailbox_take(&self->mailbox);
+		if (m != NULL) {
+			if (sn_likely(!stale(self, m)))
+				return hand_out(self, m);
+			sn_msg_free(m);
+			continue;
+		}
+		if (timeout_ms == 0)
+			break;
+		if (deadline == 0)	/* only once it must wait */
+			deadline = deadline_of(timeout_ms);
+		if (!wait_for_more(self, deadline))
+			break;
 	}
-	if (m == NULL) {
-		*err = timeout_ms == 0 ? EAGAIN : ETIMEDOUT;
-		return NULL;
-	}
-	self->last = m;
-	return m;
+	*err = timeout_ms == 0 ? EAGAIN : ETIMEDOUT;
+	return NULL;
+}
+
+/* A selective receive's wish, and the stale DOWNs it must not see. */
+struct wish {
+	struct sn_proc *self;
+	sn_msg_want_fn want;
+	void *ctx;
+};
+
+static enum sn_match
+look(const struct sn_msg *m, void *ctx)
+{
+	const struct wish *w = ctx;
+
+	if (stale(w->self, m))
+		return SN_MATCH_DROP;
+	return w->want(m, w->ctx) ? SN_MATCH_TAKE : SN_MATCH_SKIP;
 }
 
 const struct sn_msg *
-sn_actor_receive_match(struct sn_proc *self, sn_msg_match_fn match,
+sn_actor_receive_match(struct sn_proc *self, sn_msg_want_fn want,
     void *ctx, int64_t timeout_ms, int *err)
 {
 	uint64_t deadline = timeout_ms == 0 ? 0 : deadline_of(timeout_ms);
+	struct wish w = { self, want, ctx };
 	struct sn_msg *m;
 
 	release_last(self);
 	sn_actor_check_exit(self);
 	self->matching = 1;
 	/* The saved ones only once: they cannot change while we wait. */
-	m = sn_mailbox_take_saved(&self->mailbox, match, ctx);
+	m = sn_mailbox_take_saved(&self->mailbox, look, &w);
 	while (m == NULL) {
-		m = sn_mailbox_take_queued(&self->mailbox, match, ctx);
+		m = sn_mailbox_take_queued(&self->mailbox, look, &w);
 		if (m != NULL || timeout_ms == 0)
 			break;
 		if (!wait_for_more(self, deadline))
@@ -99,6 +143,5 @@ sn_actor_receive_match(struct sn_proc *self, sn_msg_match_fn match,
 		*err = timeout_ms == 0 ? EAGAIN : ETIMEDOUT;
 		return NULL;
 	}
-	self->last = m;
-	return m;
+	return hand_out(self, m);
 }

@@ -176,7 +176,8 @@ SNOW_API int snow_rt_run_scheduler(void);
  */
 enum snow_msg_tag {
 	SNOW_MSG_DATA = 0,	/* from snow_actor_send() or snow_timer_send_after() */
-	SNOW_MSG_EXIT = 1	/* a linked actor exited; body: struct snow_exit_msg */
+	SNOW_MSG_EXIT = 1,	/* a linked actor exited; body: struct snow_exit_msg */
+	SNOW_MSG_DOWN = 2	/* a monitored actor ended; struct snow_down_msg */
 };
 #define SNOW_MSG_USER	((uint64_t)256)	/* the first tag of a program's own */
 
@@ -284,6 +285,45 @@ SNOW_API const void *snow_actor_receive_tag(uint64_t tag, int64_t timeout_ms);
  */
 SNOW_API const void *snow_actor_receive_key(uint64_t tag, uint64_t key,
     int64_t timeout_ms);
+
+/* ---- Monitors ----
+ *
+ * A monitor is a one-way watch of an actor's end, as Erlang's monitor/2:
+ * the watcher hears of it in a SNOW_MSG_DOWN message and is never ended
+ * by it, and a watcher may hold any number of monitors, on one target or
+ * many, each with its own reference.  Each costs O(1) to make and remove.
+ */
+
+/* Body of a SNOW_MSG_DOWN message. */
+struct snow_down_msg {
+	uint64_t ref;		/* what snow_process_monitor() returned */
+	uint64_t pid;		/* the actor that ended */
+	uint64_t reason;	/* enum snow_exit_reason */
+};
+
+/*
+ * Watch actor pid from the calling actor.  When pid ends, for any reason,
+ * one SNOW_MSG_DOWN message {ref, pid, reason} comes, after its terminate
+ * callback has run; if pid is not alive now (ended, never spawned), it
+ * comes at once with SNOW_EXIT_NOPROC.  snow_actor_receive_key(
+ * SNOW_MSG_DOWN, ref, ms) waits for the one of this monitor.
+ *
+ * Returns the reference, unique for the life of the process and never 0,
+ * or 0 with errno: EINVAL (pid 0), ENOMEM, EPERM (not called from an
+ * actor).
+ */
+SNOW_API uint64_t snow_process_monitor(uint64_t pid);
+
+/*
+ * Stop the calling actor's monitor ref.  Once this returns, no DOWN of
+ * it will be received, and one already in the mailbox is gone (Erlang's
+ * demonitor with flush).
+ *
+ * Returns 0, or 1 with errno: ENOENT (ref is not a monitor of the caller
+ * that is still live: unknown, or its DOWN was received), EPERM (not
+ * called from an actor).  The Snow compiler reads the result as a u64.
+ */
+SNOW_API uint64_t snow_process_demonitor(uint64_t ref);
 
 /*
  * Link the calling actor and actor pid both ways.  When either ends, the
