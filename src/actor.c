@@ -60,16 +60,6 @@ sn_actor_wake_due(struct sn_proc *p, unsigned kind)
 	return kind == SN_WAIT_MSG && sn_mailbox_ready(&p->mailbox);
 }
 
-void
-sn_actor_check_exit(struct sn_proc *p)
-{
-	uint8_t pending = atomic_load_explicit(&p->exit_pending,
-	    memory_order_acquire);
-
-	if (sn_unlikely(pending != 0))
-		sn_sched_exit(p, (uint8_t)(pending - 1));
-}
-
 /* ---- Links ---- */
 
 /* The sets themselves are links.c's: O(1) expected per add and remove,

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "proc.h"
+#include "scheduler.h"
 #include "timer.h"
 
 /* Spawn, before the actor enters the table: reset its messaging state. */
@@ -35,8 +36,17 @@ bool sn_actor_release(struct sn_proc *p);
 void sn_actor_terminate(struct sn_proc *p);
 /* Would a parked p (wait kind kind) be woken by what already arrived? */
 bool sn_actor_wake_due(struct sn_proc *p, unsigned kind);
-/* In p, after a switch: end now if an exit signal is pending. */
-void sn_actor_check_exit(struct sn_proc *p);
+/* In p, after a switch: end now if an exit signal is pending.  Inline:
+ * every receive makes the check, and it almost never fires. */
+static inline void
+sn_actor_check_exit(struct sn_proc *p)
+{
+	uint8_t pending = atomic_load_explicit(&p->exit_pending,
+	    memory_order_acquire);
+
+	if (sn_unlikely(pending != 0))
+		sn_sched_exit(p, (uint8_t)(pending - 1));
+}
 
 /* Timers, on the worker that holds them. */
 void sn_actor_fire(const struct sn_timer *tm);

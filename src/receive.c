@@ -74,6 +74,27 @@ wait_for_more(struct sn_proc *self, uint64_t deadline)
 	return true;
 }
 
+/*
+ * The oldest message, waiting for one until *deadline (worked out on the
+ * first wait, 0 until then); NULL once that passed, or at once when
+ * timeout_ms is 0.  Nothing is saved while it waits, so after the first
+ * look only the queue can hold something new.
+ */
+static inline struct sn_msg *
+next_msg(struct sn_proc *self, int64_t timeout_ms, uint64_t *deadline)
+{
+	struct sn_msg *m = sn_mailbox_take(&self->mailbox);
+
+	if (m != NULL || timeout_ms == 0)
+		return m;
+	if (*deadline == 0)
+		*deadline = deadline_of(timeout_ms);
+	while (wait_for_more(self, *deadline))
+		if ((m = sn_mailbox_pop(&self->mailbox)) != NULL)
+			return m;
+	return NULL;
+}
+
 const struct sn_msg *
 sn_actor_receive(struct sn_proc *self, int64_t timeout_ms, int *err)
 {
@@ -82,23 +103,20 @@ sn_actor_receive(struct sn_proc *self, int64_t timeout_ms, int *err)
 
 	release_last(self);
 	sn_actor_check_exit(self);
-	for (;;) {
-		m = sn_mailbox_take(&self->mailbox);
-		if (m != NULL) {
-			if (sn_likely(!stale(self, m)))
-				return hand_out(self, m);
-			sn_msg_free(m);
-			continue;
-		}
-		if (timeout_ms == 0)
-			break;
-		if (deadline == 0)	/* only once it must wait */
-			deadline = deadline_of(timeout_ms);
-		if (!wait_for_more(self, deadline))
-			break;
+	m = next_msg(self, timeout_ms, &deadline);
+	/* Off the fast path: a DOWN, handed out or dropped unseen. */
+	while (sn_unlikely(m != NULL && m->tag == SNOW_MSG_DOWN)) {
+		if (!stale(self, m))
+			return hand_out(self, m);
+		sn_msg_free(m);
+		m = next_msg(self, timeout_ms, &deadline);
 	}
-	*err = timeout_ms == 0 ? EAGAIN : ETIMEDOUT;
-	return NULL;
+	if (m == NULL) {
+		*err = timeout_ms == 0 ? EAGAIN : ETIMEDOUT;
+		return NULL;
+	}
+	self->last = m;
+	return m;
 }
 
 /* A selective receive's wish, and the stale DOWNs it must not see. */
