@@ -55,6 +55,8 @@ may_hibernate(const struct sn_proc *p, uint64_t word)
 static void
 push_on(_Atomic(struct sn_proc *) *head, struct sn_proc *p)
 {
+	if (!sn_hib_chain_take(p))
+		return;
 	p->hib_next = atomic_load_explicit(head, memory_order_relaxed);
 	while (!atomic_compare_exchange_weak_explicit(head, &p->hib_next, p,
 	    memory_order_release, memory_order_relaxed))
@@ -79,6 +81,8 @@ sn_hib_candidate(struct sn_worker *w, struct sn_proc *p)
 static void
 later(struct sn_stack_pool *pool, struct sn_proc *p)
 {
+	if (!sn_hib_chain_take(p))
+		return;
 	p->hib_next = pool->sweep.later;
 	pool->sweep.later = p;
 	atomic_fetch_add_explicit(&pool->sweep.nlater, 1,
@@ -88,6 +92,8 @@ later(struct sn_stack_pool *pool, struct sn_proc *p)
 static void
 refuse(struct sn_stack_pool *pool, struct sn_proc *p)
 {
+	if (!sn_hib_chain_take(p))
+		return;
 	p->hib_next = pool->sweep.refused;
 	pool->sweep.refused = p;
 	atomic_fetch_add_explicit(&pool->sweep.nrefused, 1,
@@ -140,6 +146,7 @@ classify_all(struct sn_stack_pool *pool, struct sn_proc *p, uint64_t gen,
 
 	for (; p != NULL && n < max; p = next, n++) {
 		next = p->hib_next;
+		sn_hib_chain_drop(p);	/* after the read: see proc.h */
 		classify(pool, p, gen);
 	}
 	if (seen != NULL)

@@ -10,6 +10,7 @@
 #define SN_PROC_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <snow/runtime.h>
@@ -135,8 +136,34 @@ struct sn_proc {
 	size_t hib_len;			/* bytes below the stack top */
 	struct sn_proc *hib_next;	/* on a hibernation list */
 	_Atomic uint8_t hib_queued;	/* enum sn_hib_queued */
+	_Atomic uint8_t hib_chained;	/* hib_next is in use (hibernate.h) */
 
 	unsigned char args_inline[SN_ARGS_INLINE] __attribute__((aligned(16)));
 };
+
+/*
+ * The hibernation lists (hibernate.c: each worker's candidates, the
+ * touched, the later and the refused) all chain through p->hib_next, so
+ * a block must be on one of them at most: pushed on a second, it would
+ * splice the two into a cycle, and a sweep walking it would never end
+ * (seen: a worker spinning in the sweep at shutdown, about one run in
+ * ten of hibernation_under_touches_and_wakes under load).  hib_queued
+ * says whether a block should be listed; hib_chained says whether its
+ * link is in use, and only who takes it pushes.  A walk gives it back as
+ * it passes each block, after reading the link.  A push refused because
+ * the block is on a chain loses nothing: the walk of that chain looks at
+ * the block as it is then.
+ */
+static inline bool
+sn_hib_chain_take(struct sn_proc *p)
+{
+	return atomic_exchange(&p->hib_chained, 1) == 0;
+}
+
+static inline void
+sn_hib_chain_drop(struct sn_proc *p)
+{
+	atomic_store(&p->hib_chained, 0);
+}
 
 #endif /* SN_PROC_H */

@@ -391,6 +391,7 @@ slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
 		p->hib = NULL;
 		p->hib_next = NULL;
 		atomic_init(&p->hib_queued, SN_HIBQ_NONE);
+		atomic_init(&p->hib_chained, 0);
 		atomic_init(&p->hib_state, SN_HIB_LIVE);
 		p->stack_lo = slot + pool->guard_size;
 		p->stack_size = pool->stack_size;
@@ -949,7 +950,8 @@ relist(struct sn_stack_pool *pool, struct sn_proc *q, bool runs)
 	uint8_t out = SN_HIBQ_OUT;
 
 	if (!atomic_compare_exchange_strong(&q->hib_queued, &out,
-	    runs ? SN_HIBQ_NONE : SN_HIBQ_LISTED) || runs)
+	    runs ? SN_HIBQ_NONE : SN_HIBQ_LISTED) || runs ||
+	    !sn_hib_chain_take(q))
 		return;
 	q->hib_next = atomic_load_explicit(&pool->touched,
 	    memory_order_relaxed);
