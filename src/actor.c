@@ -60,6 +60,23 @@ sn_actor_wake_due(struct sn_proc *p, unsigned kind)
 	return kind == SN_WAIT_MSG && sn_mailbox_ready(&p->mailbox);
 }
 
+/*
+ * pid's block with its shard locked, if pid is an actor.  The main
+ * process is in the table for its mailbox but is no actor (mainproc.h):
+ * links, exit signals and terminate callbacks find it not alive.
+ */
+static struct sn_proc *
+actor_lock(uint64_t pid, struct sn_pt_shard **held)
+{
+	struct sn_proc *p = sn_ptable_lock(&sn_rt.ptable, pid, held);
+
+	if (p != NULL && sn_unlikely(p->on_thread)) {
+		sn_ptable_unlock(*held);
+		return NULL;
+	}
+	return p;
+}
+
 /* ---- Links ---- */
 
 /* The sets themselves are links.c's: O(1) expected per add and remove,
@@ -80,7 +97,7 @@ signal_exit(uint64_t to, uint64_t from, uint8_t reason)
 	struct sn_msg *m = NULL;
 	bool wake = false;
 
-	p = sn_ptable_lock(&sn_rt.ptable, to, &held);
+	p = actor_lock(to, &held);
 	if (p == NULL)
 		return;
 	(void)sn_links_remove(&p->links, from);
@@ -107,7 +124,7 @@ sn_actor_link(struct sn_proc *self, uint64_t pid)
 
 	if (pid == self->pid)
 		return 0;
-	p = sn_ptable_lock(&sn_rt.ptable, pid, &held);
+	p = actor_lock(pid, &held);
 	if (p == NULL) {
 		signal_exit(self->pid, pid, SNOW_EXIT_NOPROC);
 		sn_actor_check_exit(self);
@@ -176,7 +193,7 @@ sn_actor_exit_signal(uint64_t pid, uint64_t from, uint8_t reason)
 	bool wake = false;
 	int err = 0;
 
-	p = sn_ptable_lock(&sn_rt.ptable, pid, &held);
+	p = actor_lock(pid, &held);
 	if (p == NULL)
 		return ESRCH;
 	if (reason != SNOW_EXIT_KILLED && p->trap_exit) {
@@ -305,7 +322,7 @@ sn_actor_set_terminate(uint64_t pid, snow_terminate_fn cb)
 	struct sn_proc *p;
 	int err = 0;
 
-	p = sn_ptable_lock(&sn_rt.ptable, pid, &held);
+	p = actor_lock(pid, &held);
 	if (p == NULL)
 		return ESRCH;
 	if (p->ending != SN_ENDING_NO)
@@ -456,7 +473,8 @@ take_if_blocked(struct sn_proc *p, void *arg)
 	struct sn_proc **taken = arg;
 	uint64_t word = atomic_load(&p->wait);
 
-	if ((word & SN_WAIT_KIND_MASK) == 0 || (word & SN_WAIT_TIMED) ||
+	if (p->on_thread || (word & SN_WAIT_KIND_MASK) == 0 ||
+	    (word & SN_WAIT_TIMED) ||
 	    !atomic_compare_exchange_strong(&p->wait, &word, 0))
 		return;
 	p->next = *taken;

@@ -275,14 +275,33 @@ snow_actor_send_tag(uint64_t pid, uint64_t tag, const void *msg,
 }
 
 /*
+ * The process of the calling thread: the running actor, or on the thread
+ * that called init the main process (mainproc.h); NULL elsewhere.
+ */
+static struct sn_proc *
+caller_process(void)
+{
+	struct sn_proc *self = sn_sched_current();
+
+	if (self != NULL)
+		return self;
+	if (tls_main_pid != 0 && atomic_load(&sn_rt.state) == SN_RT_RUNNING &&
+	    tls_main_pid == atomic_load_explicit(&sn_rt.main_pid,
+	    memory_order_relaxed))
+		return sn_rt.main_proc;
+	return NULL;
+}
+
+/*
  * The caller of a receive, or NULL with errno set: EPERM outside an
- * actor, EBUSY inside a selective receive's match function (whose
- * message and list a receive there would pull from under it).
+ * actor and the main thread, EBUSY inside a selective receive's match
+ * function (whose message and list a receive there would pull from
+ * under it).
  */
 static struct sn_proc *
 receiver(void)
 {
-	struct sn_proc *self = sn_sched_current();
+	struct sn_proc *self = caller_process();
 
 	if (self == NULL) {
 		set_errno(EPERM);
@@ -408,7 +427,7 @@ snow_actor_receive_key(uint64_t tag, uint64_t key, int64_t timeout_ms)
 uint64_t
 snow_process_monitor(uint64_t pid)
 {
-	struct sn_proc *self = sn_sched_current();
+	struct sn_proc *self = caller_process();
 	uint64_t ref;
 	int err = 0;
 
@@ -429,7 +448,7 @@ snow_process_monitor(uint64_t pid)
 uint64_t
 snow_process_demonitor(uint64_t ref)
 {
-	struct sn_proc *self = sn_sched_current();
+	struct sn_proc *self = caller_process();
 	int err;
 
 	if (self == NULL) {

@@ -17,6 +17,7 @@
 #include "fault.h"
 #include "hibernate.h"
 #include "lifecycle.h"
+#include "mainproc.h"
 #include "scheduler.h"
 
 #define SN_DEQUE_LOG2	8	/* initial deque size, grows on demand */
@@ -234,6 +235,7 @@ sn_sched_start(unsigned nworkers, unsigned ncpus, size_t stack_size)
 	/* Field by field: state may be read by a spawn on another thread. */
 	sn_rt.workers = NULL;
 	atomic_store(&sn_rt.main_pid, 0);
+	sn_rt.main_proc = NULL;
 	sn_rt.idle_head = NULL;
 	/*
 	 * Not outside_live nor outside_busy: a thread racing this start may
@@ -257,6 +259,8 @@ sn_sched_start(unsigned nworkers, unsigned ncpus, size_t stack_size)
 	if (sn_rt.spin_max == 0)
 		sn_rt.spin_max = 1;
 	err = build(nworkers, stack_size, &made);
+	if (err == 0)
+		err = sn_mainproc_open();
 	if (err == 0 && (err = sn_fault_install()) == 0)
 		faults = true;
 	if (err == 0)
@@ -266,11 +270,11 @@ sn_sched_start(unsigned nworkers, unsigned ncpus, size_t stack_size)
 			join_workers(made);
 		if (faults)
 			sn_fault_remove();
+		sn_mainproc_close();
 		teardown(made);
 		sn_rt.nworkers = 0;
 		return err;
 	}
-	atomic_store(&sn_rt.main_pid, sn_pid_lone());
 	sn_sched_new_generation();
 	atomic_store(&sn_rt.state, SN_RT_RUNNING);
 	return 0;
@@ -426,6 +430,7 @@ sn_sched_stop(void)
 	wait_idle();
 	join_workers(n);
 	sn_fault_remove();
+	sn_mainproc_close();	/* no actor is left to send to it */
 
 	/* The last counts are exact: no spawn in flight is among them. */
 	pthread_mutex_lock(&stats_lock);

@@ -118,6 +118,9 @@ struct sn_proc {
 	uint8_t trap_exit;
 	uint8_t ending;			/* enum sn_ending, under the table lock */
 	uint8_t matching;		/* in a selective receive's match */
+	uint8_t on_thread;		/* the main process: parks its thread
+					 * (mainproc.h) */
+	_Atomic uint32_t thread_wake;	/* its futex word */
 	snow_terminate_fn terminate;	/* under the table lock, or NULL */
 	void *rt_state;			/* snow_actor_set_state() */
 	void (*rt_state_free)(void *);	/* called on rt_state at its end */

@@ -280,11 +280,3 @@ sn_ptable_foreach(struct sn_ptable *t, void (*fn)(struct sn_proc *, void *),
 		sn_spin_unlock(&s->lock);
 	}
 }
-
-uint64_t
-sn_pid_lone(void)
-{
-	uint64_t base = ck_pr_faa_64(&next_block, 1) * SN_PID_BLOCK;
-
-	return base == 0 ? 1 : base;
-}

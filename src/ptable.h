@@ -83,7 +83,5 @@ void sn_ptable_remove(struct sn_ptable *t, struct sn_proc *p);
 void sn_ptable_foreach(struct sn_ptable *t,
     void (*fn)(struct sn_proc *, void *), void *arg);
 
-/* A PID that no actor will ever have (for the main process). */
-uint64_t sn_pid_lone(void);
 
 #endif /* SN_PTABLE_H */

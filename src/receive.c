@@ -17,6 +17,7 @@
 #include <errno.h>
 
 #include "actor.h"
+#include "mainproc.h"
 #include "monitor.h"
 #include "scheduler.h"
 
@@ -67,8 +68,10 @@ wait_for_more(struct sn_proc *self, uint64_t deadline)
 {
 	if (deadline != UINT64_MAX && sn_now_ns() >= deadline)
 		return false;
+	if (sn_unlikely(self->on_thread))
+		sn_mainproc_park(self, deadline);
 	/* Without memory for a timer, wait by yielding. */
-	if (sn_sched_park(self, SN_WAIT_MSG, deadline) != 0)
+	else if (sn_sched_park(self, SN_WAIT_MSG, deadline) != 0)
 		sn_sched_yield();
 	sn_actor_check_exit(self);
 	return true;

@@ -948,12 +948,29 @@ sn_sched_woken(struct sn_proc *p, uint64_t word)
 		    1);
 }
 
+/*
+ * The main process waits on its thread, not in a queue: its wake is a
+ * futex wake (see mainproc.c).  Here, below the part that parks it, so
+ * that a waker needs to know nothing of what it woke.
+ */
+static SN_NOINLINE void
+thread_ready(struct sn_proc *p)
+{
+	atomic_store(&p->thread_wake, 1);
+	syscall(SYS_futex, &p->thread_wake, FUTEX_WAKE_PRIVATE, 1, NULL,
+	    NULL, 0);
+}
+
 void
 sn_sched_ready(struct sn_proc *p)
 {
 	struct sn_worker *w = sn_worker_self();
 	struct sn_proc *old;
 
+	if (sn_unlikely(p->on_thread)) {
+		thread_ready(p);
+		return;
+	}
 	atomic_store_explicit(&p->state, SN_READY, memory_order_relaxed);
 	if (w == NULL || p->priority != SNOW_PRIO_NORMAL) {
 		sn_sched_enqueue_new(w, p);

@@ -101,6 +101,7 @@ struct sn_runtime {
 	struct sn_stack_pool pool;
 	struct sn_runq high, normal, low;
 	_Atomic uint64_t main_pid;
+	struct sn_proc *main_proc;	/* its mailbox (mainproc.h) */
 	struct sn_ptable ptable;	/* live actors, for senders */
 	struct sn_names names;
 	struct sn_timer_inbox timer_inbox;	/* timers from outside threads */

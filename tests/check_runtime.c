@@ -620,8 +620,13 @@ START_TEST(high_priority_overtakes_normal)
 	spawn_ok(spawn_normals_then_high, NULL, 0, SNOW_PRIO_NORMAL);
 	run_ok();
 	ck_assert_int_eq(atomic_load(&order_next), 102);
-	ck_assert_int_eq(order_of[100], 0);	/* high first */
-	ck_assert_int_gt(order_of[101], 0);
+	/*
+	 * High first, but for the shares of the lower classes (see pick()
+	 * in scheduler.c): the worker's pick count, which idle polls move
+	 * too, may make the first pick one of normal's or low's, never
+	 * both before high.  So high is among the first three of 102.
+	 */
+	ck_assert_int_le(order_of[100], 2);
 }
 END_TEST
 

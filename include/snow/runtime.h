@@ -162,8 +162,16 @@ SNOW_API int snow_rt_run_scheduler(void);
 /* ---- Messages ----
  *
  * Every actor has a mailbox.  Messages are copied in by the sender and come
- * out one at a time, in the order each sender sent them.  The main process
- * has a PID but no mailbox: sends to it are dropped like sends to the dead.
+ * out one at a time, in the order each sender sent them.
+ *
+ * The main process (the thread that called snow_rt_init_actor()) has a
+ * mailbox too: sends to its PID are delivered, and every receive below
+ * works there, blocking the thread (no spinning) while it waits.  Its
+ * mailbox lives from init to snow_rt_run_scheduler(), which frees what
+ * is left in it.  It is no actor: it cannot be linked to, killed, sent
+ * exit signals or given a terminate callback (those find it not alive),
+ * and shutdown does not wait for it.  A main thread that waits for ever
+ * for a message nothing will send waits for ever, as a thread would.
  */
 
 /* Largest message body snow_actor_send() accepts. */
@@ -215,7 +223,7 @@ struct snow_exit_msg {
 /*
  * Copy size bytes at msg into the mailbox of actor pid, and wake it if it
  * waits in snow_actor_receive().  Callable from any thread.  A message to
- * a PID that is not alive (ended, never spawned, the main process) is
+ * a PID that is not alive (ended, never spawned) is
  * dropped silently and counted in snow_rt_stats().dropped.
  *
  * Returns 0 (delivered or dropped), or an errno value and nothing is sent:
@@ -225,16 +233,18 @@ struct snow_exit_msg {
 SNOW_API int snow_actor_send(uint64_t pid, const void *msg, uint64_t size);
 
 /*
- * The next message in the calling actor's mailbox, as a struct snow_msg
- * (the tag, the length, then the bytes).  It stays valid until this
- * actor's next receive or its end.
+ * The next message in the calling actor's (or the main process's)
+ * mailbox, as a struct snow_msg (the tag, the length, then the bytes).
+ * It stays valid until the caller's next receive or its end.
  *
  * timeout_ms < 0 waits for ever, 0 only looks, > 0 waits at most that
  * long.  A waiting actor is parked: it uses no CPU until a send, its
- * timeout or an exit signal requeues it.
+ * timeout or an exit signal requeues it; the main thread sleeps on a
+ * futex until a send or its timeout.
  *
  * NULL with errno: ETIMEDOUT (nothing came in time), EAGAIN (timeout_ms
- * was 0 and the mailbox is empty), EPERM (not called from an actor).
+ * was 0 and the mailbox is empty), EPERM (not called from an actor or
+ * the main thread).
  */
 SNOW_API const void *snow_actor_receive(int64_t timeout_ms);
 
@@ -269,8 +279,8 @@ typedef int (*snow_match_fn)(const struct snow_msg *m, void *ctx);
  *
  * Returns the message, valid as one from snow_actor_receive(), or NULL
  * with errno: EINVAL (match NULL), ETIMEDOUT, EAGAIN (timeout_ms 0 and
- * nothing wanted), EPERM (not called from an actor), EBUSY (called from
- * a match function).
+ * nothing wanted), EPERM (not called from an actor or the main thread),
+ * EBUSY (called from a match function).
  */
 SNOW_API const void *snow_actor_receive_match(snow_match_fn match, void *ctx,
     int64_t timeout_ms);
@@ -302,7 +312,7 @@ struct snow_down_msg {
 };
 
 /*
- * Watch actor pid from the calling actor.  When pid ends, for any reason,
+ * Watch actor pid from the calling actor (or the main thread).  When pid ends, for any reason,
  * one SNOW_MSG_DOWN message {ref, pid, reason} comes, after its terminate
  * callback has run; if pid is not alive now (ended, never spawned), it
  * comes at once with SNOW_EXIT_NOPROC.  snow_actor_receive_key(
@@ -310,7 +320,7 @@ struct snow_down_msg {
  *
  * Returns the reference, unique for the life of the process and never 0,
  * or 0 with errno: EINVAL (pid 0), ENOMEM, EPERM (not called from an
- * actor).
+ * actor or the main thread).
  */
 SNOW_API uint64_t snow_process_monitor(uint64_t pid);
 
@@ -321,7 +331,7 @@ SNOW_API uint64_t snow_process_monitor(uint64_t pid);
  *
  * Returns 0, or 1 with errno: ENOENT (ref is not a monitor of the caller
  * that is still live: unknown, or its DOWN was received), EPERM (not
- * called from an actor).  The Snow compiler reads the result as a u64.
+ * called from an actor or the main thread).  The Snow compiler reads the result as a u64.
  */
 SNOW_API uint64_t snow_process_demonitor(uint64_t ref);
 
