@@ -225,6 +225,7 @@ sn_actor_start(struct sn_proc *p)
 	atomic_store_explicit(&p->exit_pending, 0, memory_order_relaxed);
 	p->trap_exit = 0;
 	p->matching = 0;
+	p->call_ref = 0;
 	p->ending = SN_ENDING_NO;
 	p->terminate = NULL;
 	p->rt_state = NULL;
@@ -373,6 +374,12 @@ static void
 post(uint64_t pid, struct sn_msg *m)
 {
 	(void)push_to(pid, m);
+}
+
+void
+sn_actor_send_msg(uint64_t pid, struct sn_msg *m)
+{
+	deliver(pid, m);
 }
 
 uint64_t

@@ -69,6 +69,8 @@ typedef bool (*sn_msg_want_fn)(const struct sn_msg *m, void *ctx);
  * self->matching while it runs.  Errors as sn_actor_receive(). */
 const struct sn_msg *sn_actor_receive_match(struct sn_proc *self,
     sn_msg_want_fn want, void *ctx, int64_t timeout_ms, int *err);
+/* A message made by the caller, delivered or dropped as a send's. */
+void sn_actor_send_msg(uint64_t pid, struct sn_msg *m);
 /* sn_monitor(), delivering through the mailboxes. */
 uint64_t sn_actor_monitor(struct sn_proc *self, uint64_t pid, int *err);
 int sn_actor_link(struct sn_proc *self, uint64_t pid);

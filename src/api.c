@@ -19,6 +19,7 @@
 #include "actor.h"
 #include "lifecycle.h"
 #include "monitor.h"
+#include "service.h"
 #include "scheduler.h"
 
 /* Serialises init and shutdown; spawns do not take it. */
@@ -293,6 +294,24 @@ caller_process(void)
 }
 
 /*
+ * Calls of the main process run as a thread outside the runtime (see
+ * spawn.c): counted in outside_busy, and refused with EDEADLK from a
+ * signal handler that interrupted one, which might hold a lock it needs.
+ */
+static int
+main_enter(const struct sn_proc *self)
+{
+	return self->on_thread ? sn_sched_outside_enter() : 0;
+}
+
+static void
+main_leave(const struct sn_proc *self)
+{
+	if (self->on_thread)
+		sn_sched_outside_leave();
+}
+
+/*
  * The caller of a receive, or NULL with errno set: EPERM outside an
  * actor and the main thread, EBUSY inside a selective receive's match
  * function (whose message and list a receive there would pull from
@@ -334,7 +353,10 @@ snow_actor_receive(int64_t timeout_ms)
 
 	if (self == NULL)
 		return NULL;
+	if ((err = main_enter(self)) != 0)
+		return handed_out(NULL, err);
 	m = sn_actor_receive(self, timeout_ms, &err);
+	main_leave(self);
 	return handed_out(m, err);
 }
 
@@ -367,8 +389,11 @@ snow_actor_receive_match(snow_match_fn match, void *ctx,
 		set_errno(EINVAL);
 		return NULL;
 	}
+	if ((err = main_enter(self)) != 0)
+		return handed_out(NULL, err);
 	m = sn_actor_receive_match(self, match_by_call, &call, timeout_ms,
 	    &err);
+	main_leave(self);
 	return handed_out(m, err);
 }
 
@@ -404,7 +429,10 @@ receive_key(struct match_key *want, int64_t timeout_ms)
 
 	if (self == NULL)
 		return NULL;
+	if ((err = main_enter(self)) != 0)
+		return handed_out(NULL, err);
 	m = sn_actor_receive_match(self, match_by_key, want, timeout_ms, &err);
+	main_leave(self);
 	return handed_out(m, err);
 }
 
@@ -439,7 +467,12 @@ snow_process_monitor(uint64_t pid)
 		set_errno(EINVAL);
 		return 0;
 	}
+	if ((err = main_enter(self)) != 0) {
+		set_errno(err);
+		return 0;
+	}
 	ref = sn_actor_monitor(self, pid, &err);
+	main_leave(self);
 	if (ref == 0)
 		set_errno(err);
 	return ref;
@@ -455,12 +488,99 @@ snow_process_demonitor(uint64_t ref)
 		set_errno(EPERM);
 		return 1;
 	}
-	err = sn_demonitor(self, ref);
+	if ((err = main_enter(self)) == 0) {
+		err = sn_demonitor(self, ref);
+		main_leave(self);
+	}
 	if (err != 0) {
 		set_errno(err);
 		return 1;
 	}
 	return 0;
+}
+
+const void *
+snow_service_call_timeout(uint64_t pid, uint64_t tag, const void *payload,
+    uint64_t size, int64_t timeout_ms)
+{
+	struct sn_proc *self;
+	const struct sn_msg *m;
+	int err = 0;
+
+	if ((payload == NULL && size != 0) ||
+	    size > SNOW_MSG_MAX - 2 * sizeof(uint64_t)) {
+		set_errno(EINVAL);
+		return NULL;
+	}
+	if ((self = receiver()) == NULL)
+		return NULL;
+	if ((err = main_enter(self)) != 0)
+		return handed_out(NULL, err);
+	m = sn_service_call(self, pid, tag, payload, size, timeout_ms, &err);
+	main_leave(self);
+	return handed_out(m, err);
+}
+
+const void *
+snow_service_call(uint64_t pid, uint64_t tag, const void *payload,
+    uint64_t size)
+{
+	return snow_service_call_timeout(pid, tag, payload, size, -1);
+}
+
+int
+snow_service_reply(uint64_t caller, const void *reply, uint64_t size)
+{
+	struct sn_proc *self = caller_process();
+	int err = msg_check(reply, size);
+
+	if (err != 0)
+		return err;
+	if (self != NULL && sn_sched_current() != NULL)
+		return sn_service_reply(self, caller, reply, size);
+	if ((err = sn_sched_outside_enter()) != 0)
+		return err;
+	err = sn_service_reply(self, caller, reply, size);
+	sn_sched_outside_leave();
+	return err;
+}
+
+uint64_t
+snow_job_async(snow_job_fn fn, void *env)
+{
+	struct sn_proc *self = caller_process();
+
+	if (fn == NULL) {
+		set_errno(EINVAL);
+		return 0;
+	}
+	if (self == NULL) {
+		set_errno(EPERM);
+		return 0;
+	}
+	return sn_job_async(self, fn, env);
+}
+
+const void *
+snow_job_await_timeout(uint64_t job, int64_t timeout_ms)
+{
+	struct sn_proc *self = receiver();
+	const struct sn_msg *m;
+	int err = 0;
+
+	if (self == NULL)
+		return NULL;
+	if ((err = main_enter(self)) != 0)
+		return handed_out(NULL, err);
+	m = sn_job_await(self, job, timeout_ms, &err);
+	main_leave(self);
+	return handed_out(m, err);
+}
+
+const void *
+snow_job_await(uint64_t job)
+{
+	return snow_job_await_timeout(job, -1);
 }
 
 int

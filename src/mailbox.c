@@ -176,6 +176,22 @@ sn_mailbox_drain(struct sn_mailbox *mb)
 }
 
 struct sn_msg *
+sn_msg_alloc(uint64_t tag, uint64_t len, unsigned nkeys)
+{
+	uint64_t room = ((len + 7) & ~(uint64_t)7) + nkeys * sizeof(uint64_t);
+	struct sn_msg *m;
+
+	if (len > SIZE_MAX - sizeof(*m) - 8 - nkeys * sizeof(uint64_t))
+		return NULL;
+	m = malloc(sizeof(*m) + room);
+	if (m == NULL)
+		return NULL;
+	m->tag = tag;
+	m->len = len;
+	return m;
+}
+
+struct sn_msg *
 sn_msg_new(uint64_t tag, const void *data, uint64_t len)
 {
 	struct sn_msg *m;

@@ -126,6 +126,22 @@ void sn_mailbox_drain(struct sn_mailbox *mb);
 
 /* A message of len bytes copied from data, or NULL (ENOMEM). */
 struct sn_msg *sn_msg_new(uint64_t tag, const void *data, uint64_t len);
+
+/*
+ * Keys: nkeys 64-bit words after a message's bytes, which its len does
+ * not count, so the program never sees them: the runtime's own marks on
+ * calls, replies and job results (service.c, job.c), that tell which
+ * call a reply answers without changing the layout compiled code reads.
+ * sn_msg_alloc() leaves the bytes and the keys to the caller.
+ */
+struct sn_msg *sn_msg_alloc(uint64_t tag, uint64_t len, unsigned nkeys);
+
+static inline uint64_t *
+sn_msg_keys(const struct sn_msg *m)
+{
+	return (uint64_t *)(void *)((unsigned char *)(uintptr_t)m->data +
+	    ((m->len + 7) & ~(uint64_t)7));
+}
 void sn_msg_free(struct sn_msg *m);
 
 #endif /* SN_MAILBOX_H */

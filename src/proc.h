@@ -120,6 +120,7 @@ struct sn_proc {
 	uint8_t matching;		/* in a selective receive's match */
 	uint8_t on_thread;		/* the main process: parks its thread
 					 * (mainproc.h) */
+	uint64_t call_ref;		/* the service call it waits in, or 0 */
 	_Atomic uint32_t thread_wake;	/* its futex word */
 	snow_terminate_fn terminate;	/* under the table lock, or NULL */
 	void *rt_state;			/* snow_actor_set_state() */

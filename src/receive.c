@@ -20,16 +20,29 @@
 #include "mainproc.h"
 #include "monitor.h"
 #include "scheduler.h"
+#include "service.h"
 
 /*
- * A DOWN whose monitor was removed (see monitor.h): freed unseen.  One
+ * The runtime's messages a receive must look at before it hands them
+ * out: DOWNs (monitor.h) and replies (service.c), tags 2 and 3.  One
  * compare for every other message.
  */
+static inline bool
+special(const struct sn_msg *m)
+{
+	return m->tag - SNOW_MSG_DOWN <= SNOW_MSG_REPLY - SNOW_MSG_DOWN;
+}
+
+/* A DOWN whose monitor was removed, or a reply no call waits for: freed
+ * unseen. */
 static bool
 stale(const struct sn_proc *self, const struct sn_msg *m)
 {
-	return sn_unlikely(m->tag == SNOW_MSG_DOWN) &&
-	    !sn_monitor_down_live(self, m);
+	if (!special(m))
+		return false;
+	if (m->tag == SNOW_MSG_DOWN)
+		return !sn_monitor_down_live(self, m);
+	return sn_service_reply_stale(self, m);
 }
 
 /* m goes to the program: it stays valid until the next receive. */
@@ -108,7 +121,7 @@ sn_actor_receive(struct sn_proc *self, int64_t timeout_ms, int *err)
 	sn_actor_check_exit(self);
 	m = next_msg(self, timeout_ms, &deadline);
 	/* Off the fast path: a DOWN, handed out or dropped unseen. */
-	while (sn_unlikely(m != NULL && m->tag == SNOW_MSG_DOWN)) {
+	while (sn_unlikely(m != NULL && special(m))) {
 		if (!stale(self, m))
 			return hand_out(self, m);
 		sn_msg_free(m);

@@ -6,8 +6,8 @@
  * void).  It links against the library as built and checks each call,
  * so a signature that drifts from the compiler's fails here.
  *
- * It covers the part of the ABI snow-rt has so far; each new part adds
- * its calls here.  Exits 0 when every check held; prints what failed.
+ * It covers the part of the ABI snow-rt has so far (supervisors are to
+ * come); each new part adds its calls here.  Exits 0 when every check held; prints what failed.
  */
 #include <stdatomic.h>
 #include <stdint.h>
@@ -31,6 +31,15 @@ extern void snow_actor_exit(uint64_t pid, uint8_t reason);
 extern void snow_actor_set_terminate(uint64_t pid, const void *cb);
 extern void snow_register_function(const void *name, uint64_t len,
     const void *fn);
+extern const void *snow_service_call(uint64_t pid, uint64_t tag,
+    const void *payload, uint64_t size);
+extern void snow_service_reply(uint64_t caller, const void *reply,
+    uint64_t size);
+extern uint64_t snow_job_async(const void *fn, const void *env);
+extern const void *snow_job_await(uint64_t job);
+extern const void *snow_job_await_timeout(uint64_t job, int64_t ms);
+extern uint64_t snow_process_monitor(uint64_t pid);
+extern uint64_t snow_process_demonitor(uint64_t ref);
 
 /* The compiler reads a message's value at msg + 16. */
 #define MSG_TAG(m)	(*(const uint64_t *)(m))
@@ -95,6 +104,76 @@ supervisor_like(const void *args)
 		}
 }
 
+/*
+ * A service loop as the compiler lowers one: the call's tag at msg + 16,
+ * the caller at msg + 24, an i64 argument at msg + 32; it replies with
+ * one i64 and stops on tag 0.
+ */
+static void
+counter_service(const void *args)
+{
+	int64_t count = 0, arg, reply;
+	uint64_t tag, caller;
+	const void *m;
+
+	(void)args;
+	for (;;) {
+		m = snow_actor_receive(-1);
+		memcpy(&tag, MSG_VALUE(m), 8);
+		memcpy(&caller, MSG_VALUE(m) + 8, 8);
+		memcpy(&arg, MSG_VALUE(m) + 16, 8);
+		count += arg;
+		reply = count;
+		snow_service_reply(caller, &reply, 8);
+		if (tag == 0)
+			return;
+	}
+}
+
+static int64_t
+job_fn(void *env)
+{
+	return *(const int64_t *)env + 1;
+}
+
+/* Calls, jobs and monitors, as compiled code makes them from main. */
+static void
+services_and_jobs(void)
+{
+	int64_t one = 1, env = 41, v = 0;
+	uint64_t svc, job, ref;
+	const void *m;
+	int i;
+
+	svc = snow_actor_spawn(counter_service, NULL, 0, 1);
+	for (i = 0; i < 10; i++) {
+		m = snow_service_call(svc, 1, &one, 8);
+		CHECK(m != NULL, "service call");
+		if (m != NULL)
+			memcpy(&v, MSG_VALUE(m), 8);
+		CHECK(v == i + 1, "service reply at msg + 16");
+	}
+	ref = snow_process_monitor(svc);
+	CHECK(ref != 0, "monitor");
+	m = snow_service_call(svc, 0, &one, 8);
+	CHECK(m != NULL, "the last call");
+	m = snow_actor_receive(10000);
+	CHECK(m != NULL && MSG_TAG(m) == 2, "DOWN of the service");
+	CHECK(snow_process_demonitor(ref) == 1, "demonitor after its DOWN");
+	CHECK(snow_service_call(svc, 1, &one, 8) == NULL,
+	    "a call to a dead service is NULL");
+	job = snow_job_async((const void *)job_fn, &env);
+	CHECK(job != 0, "job async");
+	m = snow_job_await(job);
+	CHECK(m != NULL, "job await");
+	if (m != NULL)
+		memcpy(&v, MSG_VALUE(m), 8);
+	CHECK(v == 42, "job result at msg + 16");
+	job = snow_job_async((const void *)job_fn, &env);
+	m = snow_job_await_timeout(job, 10000);
+	CHECK(m != NULL, "job await with a timeout");
+}
+
 int
 main(void)
 {
@@ -112,6 +191,7 @@ main(void)
 	s = snow_actor_spawn(supervisor_like, &w, sizeof(w), 1);
 	CHECK(s != 0, "spawn supervisor_like");
 	CHECK(snow_actor_self() != 0, "self on main");
+	services_and_jobs();
 	for (i = 0; i < 1000 && atomic_load(&spins) < 100; i++)
 		usleep(1000);
 	usleep(20000);			/* the link is made */

@@ -185,7 +185,10 @@ SNOW_API int snow_rt_run_scheduler(void);
 enum snow_msg_tag {
 	SNOW_MSG_DATA = 0,	/* from snow_actor_send() or snow_timer_send_after() */
 	SNOW_MSG_EXIT = 1,	/* a linked actor exited; body: struct snow_exit_msg */
-	SNOW_MSG_DOWN = 2	/* a monitored actor ended; struct snow_down_msg */
+	SNOW_MSG_DOWN = 2,	/* a monitored actor ended; struct snow_down_msg */
+	SNOW_MSG_REPLY = 3,	/* the reply to a snow_service_call() */
+	SNOW_MSG_CALL = 4,	/* a snow_service_call(): [tag][caller][payload] */
+	SNOW_MSG_JOB = 5	/* a job's result: its int64_t (snow_job_await()) */
 };
 #define SNOW_MSG_USER	((uint64_t)256)	/* the first tag of a program's own */
 
@@ -334,6 +337,77 @@ SNOW_API uint64_t snow_process_monitor(uint64_t pid);
  * called from an actor or the main thread).  The Snow compiler reads the result as a u64.
  */
 SNOW_API uint64_t snow_process_demonitor(uint64_t ref);
+
+/* ---- Services and jobs ----
+ *
+ * A service is an actor that answers calls.  A call is one message,
+ * SNOW_MSG_CALL, whose body is [u64 tag][u64 caller][payload] (compiled
+ * code reads it at msg + 16, after the header), and the caller waits for
+ * the reply to that call and nothing else: other messages stay in its
+ * mailbox, a reply to an earlier call that timed out is dropped, and a
+ * service that is not alive, or ends before it answers, ends the call
+ * with ESRCH rather than a wait for ever.  The actor or the main thread
+ * may call; a service may be either too.
+ */
+
+/*
+ * Call service pid with tag and size bytes of payload and wait for its
+ * reply.  Returns the reply as a received message (SNOW_MSG_REPLY; its
+ * body is what the service passed to snow_service_reply()), valid until
+ * the caller's next receive, or NULL with errno: ESRCH (pid is not alive,
+ * or ended before it replied), ENOMEM, EINVAL (payload NULL with size > 0,
+ * size > SNOW_MSG_MAX - 16), EPERM (not called from an actor or the main
+ * thread), EBUSY (from a match function).
+ */
+SNOW_API const void *snow_service_call(uint64_t pid, uint64_t tag,
+    const void *payload, uint64_t size);
+
+/* As snow_service_call(), waiting at most timeout_ms (< 0: for ever);
+ * also ETIMEDOUT, and EAGAIN for a timeout of 0 with no reply yet. */
+SNOW_API const void *snow_service_call_timeout(uint64_t pid, uint64_t tag,
+    const void *payload, uint64_t size, int64_t timeout_ms);
+
+/*
+ * From a service: send size bytes as the reply to caller (the caller word
+ * of the call).  It answers the call the service received last, if that
+ * came from caller; a reply sent after the service's next receive answers
+ * any call caller has in progress to this service.  Any thread.  Returns 0,
+ * or EINVAL (reply NULL with size > 0, size > SNOW_MSG_MAX), ENOMEM, EPERM
+ * (the runtime is not running).  A reply to a caller that no longer waits
+ * is dropped.
+ */
+SNOW_API int snow_service_reply(uint64_t caller, const void *reply,
+    uint64_t size);
+
+/* A job's function: its result is what the awaiting caller gets. */
+typedef int64_t (*snow_job_fn)(void *env);
+
+/*
+ * Run fn(env) in a new actor, linked to the calling actor (a failure of
+ * the job ends a caller that does not trap exits, as in Erlang; jobs of
+ * the main thread are not linked).  Returns the job's PID, or 0 with
+ * errno: EINVAL (fn NULL), EPERM (not called from an actor or the main
+ * thread), ENOMEM, EAGAIN (shutting down).
+ */
+SNOW_API uint64_t snow_job_async(snow_job_fn fn, void *env);
+
+/*
+ * Wait for the result of job, a PID from snow_job_async().  Returns a
+ * received message (SNOW_MSG_JOB) whose body is the eight bytes of the
+ * int64_t fn returned, valid until the caller's next receive, or NULL
+ * with errno: ECANCELED (the job ended without a result: it failed or was
+ * killed), ESRCH (job is not a running job or its result was taken
+ * already), ENOMEM, EPERM, EBUSY.  Only that job's result is taken; other
+ * messages stay.  The result is a plain int64_t: a compiler whose values
+ * live in the job's own heap must copy what the result points to before
+ * fn returns, as that heap ends with the job.
+ */
+SNOW_API const void *snow_job_await(uint64_t job);
+
+/* As snow_job_await(), waiting at most timeout_ms; also ETIMEDOUT, and
+ * EAGAIN for a timeout of 0 with no result yet. */
+SNOW_API const void *snow_job_await_timeout(uint64_t job,
+    int64_t timeout_ms);
 
 /*
  * Link the calling actor and actor pid both ways.  When either ends, the
