@@ -344,8 +344,9 @@ handed_out(const struct sn_msg *m, int err)
 	return &m->tag;
 }
 
-const void *
-snow_actor_receive(int64_t timeout_ms)
+/* snow_actor_receive() off its fast path: the main thread, and errors. */
+static SN_NOINLINE const void *
+receive_slow(int64_t timeout_ms)
 {
 	struct sn_proc *self = receiver();
 	const struct sn_msg *m;
@@ -357,6 +358,20 @@ snow_actor_receive(int64_t timeout_ms)
 		return handed_out(NULL, err);
 	m = sn_actor_receive(self, timeout_ms, &err);
 	main_leave(self);
+	return handed_out(m, err);
+}
+
+const void *
+snow_actor_receive(int64_t timeout_ms)
+{
+	struct sn_proc *self = sn_sched_current();
+	const struct sn_msg *m;
+	int err = 0;
+
+	/* An actor, not in a match function: what compiled code does. */
+	if (sn_unlikely(self == NULL || self->matching))
+		return receive_slow(timeout_ms);
+	m = sn_actor_receive(self, timeout_ms, &err);
 	return handed_out(m, err);
 }
 

@@ -76,15 +76,17 @@ deadline_of(int64_t timeout_ms)
  * Wait for a new message until deadline.  Returns false once the
  * deadline has passed.  An exit signal that ends self does not return.
  */
-static bool
+static inline __attribute__((always_inline)) bool
 wait_for_more(struct sn_proc *self, uint64_t deadline)
 {
 	if (deadline != UINT64_MAX && sn_now_ns() >= deadline)
 		return false;
-	if (sn_unlikely(self->on_thread))
-		sn_mainproc_park(self, deadline);
+	if (sn_unlikely(self->on_thread)) {
+		sn_mainproc_park(self, deadline);	/* no exit signals */
+		return true;
+	}
 	/* Without memory for a timer, wait by yielding. */
-	else if (sn_sched_park(self, SN_WAIT_MSG, deadline) != 0)
+	if (sn_sched_park(self, SN_WAIT_MSG, deadline) != 0)
 		sn_sched_yield();
 	sn_actor_check_exit(self);
 	return true;
@@ -111,17 +113,13 @@ next_msg(struct sn_proc *self, int64_t timeout_ms, uint64_t *deadline)
 	return NULL;
 }
 
-const struct sn_msg *
-sn_actor_receive(struct sn_proc *self, int64_t timeout_ms, int *err)
+/* sn_actor_receive() off its fast path: nothing came, or m is one of the
+ * runtime's messages, handed out or dropped unseen. */
+static SN_NOINLINE const struct sn_msg *
+receive_rest(struct sn_proc *self, struct sn_msg *m, int64_t timeout_ms,
+    uint64_t deadline, int *err)
 {
-	uint64_t deadline = 0;
-	struct sn_msg *m;
-
-	release_last(self);
-	sn_actor_check_exit(self);
-	m = next_msg(self, timeout_ms, &deadline);
-	/* Off the fast path: a DOWN, handed out or dropped unseen. */
-	while (sn_unlikely(m != NULL && special(m))) {
+	while (m != NULL && special(m)) {
 		if (!stale(self, m))
 			return hand_out(self, m);
 		sn_msg_free(m);
@@ -133,6 +131,22 @@ sn_actor_receive(struct sn_proc *self, int64_t timeout_ms, int *err)
 	}
 	self->last = m;
 	return m;
+}
+
+const struct sn_msg *
+sn_actor_receive(struct sn_proc *self, int64_t timeout_ms, int *err)
+{
+	uint64_t deadline = 0;
+	struct sn_msg *m;
+
+	release_last(self);
+	sn_actor_check_exit(self);
+	m = next_msg(self, timeout_ms, &deadline);
+	if (sn_likely(m != NULL && !special(m))) {
+		self->last = m;
+		return m;
+	}
+	return receive_rest(self, m, timeout_ms, deadline, err);
 }
 
 /* A selective receive's wish, and the stale DOWNs it must not see. */
