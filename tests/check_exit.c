@@ -21,6 +21,7 @@
 
 #include <snow/runtime.h>
 
+#include "actor_check.h"
 #include "run_suite.h"
 #include "snow_ok.h"
 #include "test_env.h"
@@ -28,29 +29,6 @@
 #define TIMEOUT 120
 #define NO_REASON 255
 
-static _Atomic long fails;
-static char fail_what[256];
-
-/* An actor's check: counted, and the first failure said. */
-#define A_CHECK(cond, ...)						\
-	do {								\
-		if (!(cond) && atomic_fetch_add(&fails, 1) == 0)	\
-			snprintf(fail_what, sizeof(fail_what), __VA_ARGS__); \
-	} while (0)
-
-static void
-reset(void)
-{
-	atomic_store(&fails, 0);
-	fail_what[0] = '\0';
-}
-
-static void
-assert_no_fails(void)
-{
-	ck_assert_msg(atomic_load(&fails) == 0, "%ld failed in actors: %s",
-	    atomic_load(&fails), fail_what);
-}
 
 /* ---- Observing an end ---- */
 
@@ -161,7 +139,7 @@ START_TEST(exit_from_main_ends_with_that_reason)
 	struct watch w;
 	size_t i;
 
-	reset();
+	reset_fails();
 	for (i = 0; i < sizeof(reasons); i++) {
 		uint64_t t;
 
@@ -182,7 +160,7 @@ START_TEST(exit_normal_is_ignored_by_a_non_trapper)
 	struct watch w;
 	uint64_t t;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	t = target_spawn(0);
 	watch_start(&w, t);
@@ -201,7 +179,7 @@ START_TEST(a_trapper_gets_exit_as_a_message_but_not_a_kill)
 	struct watch w;
 	uint64_t t, main_pid;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	main_pid = snow_actor_self();
 	t = target_spawn(1);
@@ -226,7 +204,7 @@ START_TEST(exit_to_self_ends_the_caller)
 	struct watch w;
 	uint64_t t;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	t = spawn_ok(self_exiter, &reason, sizeof(reason), SNOW_PRIO_NORMAL);
 	watch_start(&w, t);
@@ -267,7 +245,7 @@ START_TEST(exit_rejects_bad_arguments)
 {
 	uint64_t dead;
 
-	reset();
+	reset_fails();
 	ck_assert_int_eq(snow_actor_exit(1, SNOW_EXIT_ERROR), EPERM);
 	ck_assert_int_eq(snow_actor_trap_exit(), EPERM);
 	init_ok(2);
@@ -358,7 +336,7 @@ ending(const void *arg)
 static void
 term_reset(int mode)
 {
-	reset();
+	reset_fails();
 	atomic_store(&term_calls, 0);
 	atomic_store(&term_reason, NO_REASON);
 	atomic_store(&term_state, 0);
@@ -562,7 +540,7 @@ START_TEST(terminate_runs_exactly_once_under_kills)
 {
 	unsigned n = scaled_down() ? 2000 : MANY_MAX, i, killed_ran = 0;
 
-	reset();
+	reset_fails();
 	for (i = 0; i < n; i++)
 		atomic_store(&many_calls[i], 0);
 	init_ok(2);

@@ -18,6 +18,7 @@
 
 #include <snow/runtime.h>
 
+#include "actor_check.h"
 #include "run_suite.h"
 #include "snow_ok.h"
 #include "test_env.h"
@@ -25,29 +26,6 @@
 #define TIMEOUT 120
 #define WAIT_MS 20000
 
-static _Atomic long fails;
-static char fail_what[256];
-
-/* An actor's check: counted, and the first failure said. */
-#define A_CHECK(cond, ...)						\
-	do {								\
-		if (!(cond) && atomic_fetch_add(&fails, 1) == 0)	\
-			snprintf(fail_what, sizeof(fail_what), __VA_ARGS__); \
-	} while (0)
-
-static void
-reset(void)
-{
-	atomic_store(&fails, 0);
-	fail_what[0] = '\0';
-}
-
-static void
-assert_no_fails(void)
-{
-	ck_assert_msg(atomic_load(&fails) == 0, "%ld failed in actors: %s",
-	    atomic_load(&fails), fail_what);
-}
 
 static double
 thread_cpu(void)
@@ -99,7 +77,7 @@ START_TEST(main_receives_from_actors_and_threads_in_order)
 	pthread_t t;
 	int i;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	for (i = 0; i < 3; i++) {
 		args[i][0] = snow_actor_self();
@@ -147,7 +125,7 @@ START_TEST(main_waits_without_spinning)
 	uint64_t main_pid;
 	double t0, cpu0, waited, cpu;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	main_pid = snow_actor_self();
 	spawn_ok(late_sender, &main_pid, sizeof(main_pid), SNOW_PRIO_NORMAL);
@@ -175,7 +153,7 @@ START_TEST(main_timeouts_and_selective_receive)
 	uint64_t self;
 	double t0;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	self = snow_actor_self();
 	errno = 0;
@@ -217,7 +195,7 @@ START_TEST(main_monitors_actors)
 	const struct snow_down_msg *d;
 	uint64_t pid, ref, ref2;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	pid = spawn_ok(wait_for_ever, NULL, 0, SNOW_PRIO_NORMAL);
 	ref = snow_process_monitor(pid);
@@ -267,7 +245,7 @@ START_TEST(main_is_still_no_actor)
 {
 	uint64_t main_pid;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	main_pid = snow_actor_self();
 	spawn_ok(link_to_main, &main_pid, sizeof(main_pid), SNOW_PRIO_NORMAL);
@@ -282,7 +260,7 @@ START_TEST(main_mailbox_is_new_each_run)
 	uint64_t first;
 	int i;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	first = snow_actor_self();
 	/* Left in the mailbox at shutdown: freed (valgrind and LSan). */

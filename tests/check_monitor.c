@@ -22,6 +22,7 @@
 
 #include <snow/runtime.h>
 
+#include "actor_check.h"
 #include "run_suite.h"
 #include "snow_ok.h"
 #include "test_env.h"
@@ -29,29 +30,6 @@
 #define TIMEOUT 240
 #define WAIT_MS 20000
 
-static _Atomic long fails;
-static char fail_what[256];
-
-/* An actor's check: counted, and the first failure said. */
-#define A_CHECK(cond, ...)						\
-	do {								\
-		if (!(cond) && atomic_fetch_add(&fails, 1) == 0)	\
-			snprintf(fail_what, sizeof(fail_what), __VA_ARGS__); \
-	} while (0)
-
-static void
-reset(void)
-{
-	atomic_store(&fails, 0);
-	fail_what[0] = '\0';
-}
-
-static void
-assert_no_fails(void)
-{
-	ck_assert_msg(atomic_load(&fails) == 0, "%ld failed in actors: %s",
-	    atomic_load(&fails), fail_what);
-}
 
 /* The DOWN of ref, waiting up to ms; its body, or zeros when none came. */
 static struct snow_down_msg
@@ -130,7 +108,7 @@ START_TEST(down_comes_once_with_the_reason)
 	};
 	size_t i;
 
-	reset();
+	reset_fails();
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		init_ok(2);
 		spawn_ok(down_watcher, &cases[i], sizeof(cases[i]),
@@ -169,7 +147,7 @@ START_TEST(monitor_of_the_not_alive_is_noproc_at_once)
 {
 	uint64_t dead;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	dead = spawn_ok(nop, NULL, 0, SNOW_PRIO_NORMAL);
 	while (snow_actor_kill(dead) != ESRCH)
@@ -217,7 +195,7 @@ START_TEST(many_monitors_on_one_target_each_get_a_down)
 	uint64_t t;
 	int i;
 
-	reset();
+	reset_fails();
 	atomic_store(&many_ready, 0);
 	atomic_store(&many_downs, 0);
 	init_ok(2);
@@ -272,7 +250,7 @@ START_TEST(a_hub_of_many_monitors_costs_o1_each)
 {
 	uint32_t n = scaled_down() ? 20000 : 200000;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	spawn_ok(hub_watcher, &n, sizeof(n), SNOW_PRIO_NORMAL);
 	run_ok();
@@ -329,7 +307,7 @@ demonitor_actor(const void *arg)
 
 START_TEST(demonitor_removes_and_flushes)
 {
-	reset();
+	reset_fails();
 	init_ok(2);
 	spawn_ok(demonitor_actor, NULL, 0, SNOW_PRIO_NORMAL);
 	run_ok();
@@ -339,7 +317,7 @@ END_TEST
 
 START_TEST(monitor_errors_outside_actors)
 {
-	reset();
+	reset_fails();
 	errno = 0;
 	ck_assert_uint_eq(snow_process_monitor(1), 0);
 	ck_assert_int_eq(errno, EPERM);
@@ -391,7 +369,7 @@ order_watcher(const void *arg)
 
 START_TEST(down_comes_after_the_terminate_callback)
 {
-	reset();
+	reset_fails();
 	init_ok(2);
 	spawn_ok(order_watcher, NULL, 0, SNOW_PRIO_NORMAL);
 	run_ok();
@@ -457,7 +435,7 @@ START_TEST(demonitor_racing_the_end_never_lets_a_down_through)
 	struct race r = { .rounds = scaled_down() ? 500 : 5000 };
 	struct race *rp = &r;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	spawn_ok(killer, &rp, sizeof(rp), SNOW_PRIO_NORMAL);
 	spawn_ok(racer, &rp, sizeof(rp), SNOW_PRIO_NORMAL);

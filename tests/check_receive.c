@@ -21,6 +21,7 @@
 
 #include <snow/runtime.h>
 
+#include "actor_check.h"
 #include "run_suite.h"
 #include "snow_ok.h"
 #include "test_env.h"
@@ -28,29 +29,6 @@
 #define TIMEOUT 120
 #define WAIT_MS 20000
 
-static _Atomic long fails;
-static char fail_what[256];
-
-/* An actor's check: counted, and the first failure said. */
-#define A_CHECK(cond, ...)						\
-	do {								\
-		if (!(cond) && atomic_fetch_add(&fails, 1) == 0)	\
-			snprintf(fail_what, sizeof(fail_what), __VA_ARGS__); \
-	} while (0)
-
-static void
-reset(void)
-{
-	atomic_store(&fails, 0);
-	fail_what[0] = '\0';
-}
-
-static void
-assert_no_fails(void)
-{
-	ck_assert_msg(atomic_load(&fails) == 0, "%ld failed in actors: %s",
-	    atomic_load(&fails), fail_what);
-}
 
 /* The program's tags in these tests. */
 #define TAG(i)	(SNOW_MSG_USER + (uint64_t)(i))
@@ -116,7 +94,7 @@ START_TEST(selective_receive_keeps_the_rest_in_order)
 	uint64_t pid;
 	int i;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	pid = spawn_ok(order_actor, NULL, 0, SNOW_PRIO_NORMAL);
 	for (i = 0; i < ORDER_N; i++)
@@ -173,7 +151,7 @@ START_TEST(a_wait_looks_at_each_new_message_once)
 	uint64_t pid;
 	int i;
 
-	reset();
+	reset_fails();
 	for (i = 0; i <= WAIT_N; i++)
 		atomic_store(&seen[i], 0);
 	atomic_store(&waiter_ready, 0);
@@ -241,7 +219,7 @@ START_TEST(receive_key_matches_tag_and_first_word)
 	uint64_t pid;
 	int i;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	pid = spawn_ok(key_actor, NULL, 0, SNOW_PRIO_NORMAL);
 	/* A body shorter than a key never matches, even when it starts
@@ -304,7 +282,7 @@ START_TEST(receive_key_picks_an_exit_by_pid)
 {
 	uint64_t pids[2];
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	pids[0] = spawn_ok(idle_actor, NULL, 0, SNOW_PRIO_NORMAL);
 	pids[1] = spawn_ok(idle_actor, NULL, 0, SNOW_PRIO_NORMAL);
@@ -384,7 +362,7 @@ errors_actor(const void *arg)
 
 START_TEST(selective_receive_errors)
 {
-	reset();
+	reset_fails();
 	atomic_store(&nested_errno, 0);
 	ck_assert_int_eq(snow_actor_send_tag(1, TAG(0), "x", 1), EPERM);
 	errno = 0;
@@ -450,7 +428,7 @@ START_TEST(an_end_inside_match_keeps_the_saved_messages)
 	uint64_t pid;
 	size_t i;
 
-	reset();
+	reset_fails();
 	atomic_store(&term_count, -1);
 	init_ok(2);
 	pid = spawn_ok(end_in_match_actor, NULL, 0, SNOW_PRIO_NORMAL);
@@ -480,7 +458,7 @@ START_TEST(a_kill_in_a_selective_wait_frees_everything)
 	uint64_t pids[64];
 	size_t i, j;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	for (i = 0; i < 64; i++) {
 		pids[i] = spawn_ok(saved_then_killed, NULL, 0,

@@ -20,6 +20,7 @@
 
 #include <snow/runtime.h>
 
+#include "actor_check.h"
 #include "run_suite.h"
 #include "snow_ok.h"
 #include "test_env.h"
@@ -27,29 +28,6 @@
 #define TIMEOUT 120
 #define WAIT_MS 20000
 
-static _Atomic long fails;
-static char fail_what[256];
-
-/* An actor's check: counted, and the first failure said. */
-#define A_CHECK(cond, ...)						\
-	do {								\
-		if (!(cond) && atomic_fetch_add(&fails, 1) == 0)	\
-			snprintf(fail_what, sizeof(fail_what), __VA_ARGS__); \
-	} while (0)
-
-static void
-reset(void)
-{
-	atomic_store(&fails, 0);
-	fail_what[0] = '\0';
-}
-
-static void
-assert_no_fails(void)
-{
-	ck_assert_msg(atomic_load(&fails) == 0, "%ld failed in actors: %s",
-	    atomic_load(&fails), fail_what);
-}
 
 static int64_t
 i64_of(const struct snow_msg *m)
@@ -136,7 +114,7 @@ START_TEST(calls_get_their_own_replies)
 	uint64_t svc;
 	int64_t i;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	svc = spawn_ok(service, NULL, 0, SNOW_PRIO_NORMAL);
 	spawn_ok(caller_actor, &svc, sizeof(svc), SNOW_PRIO_NORMAL);
@@ -165,7 +143,7 @@ START_TEST(a_dead_or_dying_service_gives_esrch)
 {
 	uint64_t svc, dead;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	svc = spawn_ok(service, NULL, 0, SNOW_PRIO_NORMAL);
 	dead = spawn_ok(service, NULL, 0, SNOW_PRIO_NORMAL);
@@ -196,7 +174,7 @@ START_TEST(a_timed_out_call_never_takes_a_later_reply)
 	const struct snow_msg *m;
 	uint64_t svc;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	svc = spawn_ok(service, NULL, 0, SNOW_PRIO_NORMAL);
 	errno = 0;
@@ -226,7 +204,7 @@ START_TEST(a_deferred_reply_still_answers)
 	const struct snow_msg *m;
 	uint64_t svc;
 
-	reset();
+	reset_fails();
 	atomic_store(&service_data, 0);
 	init_ok(2);
 	svc = spawn_ok(service, NULL, 0, SNOW_PRIO_NORMAL);
@@ -261,7 +239,7 @@ START_TEST(service_errors)
 	pthread_t t;
 	int64_t x = 1;
 
-	reset();
+	reset_fails();
 	errno = 0;
 	ck_assert_ptr_null(call(1, T_MUL, 1, 0));
 	ck_assert_int_eq(errno, EPERM);
@@ -344,7 +322,7 @@ START_TEST(jobs_give_their_results)
 	const struct snow_msg *m;
 	uint64_t job;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	spawn_ok(job_caller, NULL, 0, SNOW_PRIO_NORMAL);
 	job = snow_job_async(times_seven, (void *)(intptr_t)6);
@@ -393,7 +371,7 @@ START_TEST(failed_jobs_are_errors_or_end_their_caller)
 	const struct snow_down_msg *d;
 	uint64_t pid, ref, job;
 
-	reset();
+	reset_fails();
 	init_ok(2);
 	spawn_ok(trapping_job_caller, NULL, 0, SNOW_PRIO_NORMAL);
 	pid = spawn_ok(linked_job_caller, NULL, 0, SNOW_PRIO_NORMAL);
