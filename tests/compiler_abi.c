@@ -6,8 +6,8 @@
  * void).  It links against the library as built and checks each call,
  * so a signature that drifts from the compiler's fails here.
  *
- * It covers the part of the ABI snow-rt has so far (supervisors are to
- * come); each new part adds its calls here.  Exits 0 when every check held; prints what failed.
+ * It covers every call of the compiler's actor ABI (DESIGN.md); each new
+ * part adds its calls here.  Exits 0 when every check held; prints what failed.
  */
 #include <stdatomic.h>
 #include <stdint.h>
@@ -40,6 +40,12 @@ extern const void *snow_job_await(uint64_t job);
 extern const void *snow_job_await_timeout(uint64_t job, int64_t ms);
 extern uint64_t snow_process_monitor(uint64_t pid);
 extern uint64_t snow_process_demonitor(uint64_t ref);
+extern uint64_t snow_supervisor_start(const void *config, uint64_t size);
+extern uint64_t snow_supervisor_start_child(uint64_t sup, const void *args,
+    uint64_t size);
+extern uint64_t snow_supervisor_terminate_child(uint64_t sup,
+    uint64_t child);
+extern uint64_t snow_supervisor_count_children(uint64_t sup);
 
 /* The compiler reads a message's value at msg + 16. */
 #define MSG_TAG(m)	(*(const uint64_t *)(m))
@@ -174,6 +180,75 @@ services_and_jobs(void)
 	CHECK(m != NULL, "job await with a timeout");
 }
 
+/* A child that counts its starts and fails at its first. */
+static _Atomic int child_starts;
+
+static void
+sup_child(const void *args)
+{
+	(void)args;
+	if (atomic_fetch_add(&child_starts, 1) == 0)
+		snow_actor_exit(snow_actor_self(), 1);	/* error */
+	snow_actor_receive(-1);
+}
+
+static size_t
+put(unsigned char *b, uint64_t v, unsigned bytes)
+{
+	unsigned i;
+
+	for (i = 0; i < bytes; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	return bytes;
+}
+
+/* The compiler's config blob: one permanent worker, one_for_one, or the
+ * template of a simple_one_for_one (strategy 3). */
+static size_t
+config(unsigned char *b, uint8_t strategy)
+{
+	size_t at = 0;
+
+	at += put(b + at, strategy, 1);
+	at += put(b + at, 3, 4);		/* max restarts */
+	at += put(b + at, 5, 8);		/* max seconds */
+	at += put(b + at, 1, 4);		/* children */
+	at += put(b + at, 1, 4);		/* id */
+	b[at++] = 'w';
+	at += put(b + at, (uint64_t)(uintptr_t)sup_child, 8);
+	at += put(b + at, 0, 8);		/* args */
+	at += put(b + at, 0, 8);
+	at += put(b + at, 0, 1);		/* permanent */
+	at += put(b + at, 1, 1);		/* shutdown with a timeout */
+	at += put(b + at, 1000, 8);
+	at += put(b + at, 0, 1);		/* worker */
+	return at;
+}
+
+static void
+supervisors(void)
+{
+	unsigned char b[128];
+	uint64_t sup, kid;
+	int i;
+
+	sup = snow_supervisor_start(b, config(b, 0));
+	CHECK(sup != UINT64_MAX, "supervisor start from the blob");
+	for (i = 0; i < 2000 && atomic_load(&child_starts) < 2; i++)
+		usleep(1000);
+	CHECK(atomic_load(&child_starts) == 2,
+	    "the failed child was restarted");
+	CHECK(snow_supervisor_count_children(sup) == 1, "count children");
+	snow_actor_exit(sup, 4);			/* shutdown */
+	sup = snow_supervisor_start(b, config(b, 3));
+	kid = snow_supervisor_start_child(sup, NULL, 0);
+	CHECK(kid != UINT64_MAX, "start child");
+	CHECK(snow_supervisor_terminate_child(sup, kid) == 0,
+	    "terminate child");
+	CHECK(snow_supervisor_count_children(sup) == 0, "none left");
+	snow_actor_exit(sup, 4);
+}
+
 int
 main(void)
 {
@@ -192,6 +267,7 @@ main(void)
 	CHECK(s != 0, "spawn supervisor_like");
 	CHECK(snow_actor_self() != 0, "self on main");
 	services_and_jobs();
+	supervisors();
 	for (i = 0; i < 1000 && atomic_load(&spins) < 100; i++)
 		usleep(1000);
 	usleep(20000);			/* the link is made */

@@ -409,6 +409,104 @@ SNOW_API const void *snow_job_await(uint64_t job);
 SNOW_API const void *snow_job_await_timeout(uint64_t job,
     int64_t timeout_ms);
 
+/* ---- Supervisors ----
+ *
+ * A supervisor is an actor that starts its children, linked to it, in
+ * order, and restarts them when they end, as its strategy says:
+ * one_for_one restarts the child that ended; one_for_all terminates the
+ * others (last started first) and restarts all; rest_for_one does that
+ * for the children started after it; simple_one_for_one has one spec and
+ * children started on demand with snow_supervisor_start_child().  Each
+ * child's restart type says when it is restarted: permanent always,
+ * transient when it ended abnormally (not normal, not shutdown),
+ * temporary never.  More than max_restarts restarts within max_seconds (a
+ * sliding window) and the supervisor terminates every child and ends with
+ * SNOW_EXIT_SHUTDOWN.  A child is terminated with an exit signal of
+ * reason shutdown and killed if it has not ended shutdown_ms later
+ * (SNOW_SHUTDOWN_TIMEOUT; 0 ms: 5 s), or killed at once
+ * (SNOW_SHUTDOWN_BRUTAL).  An exit signal to the supervisor (its parent
+ * ending, say) terminates its children, last first, and ends it with that
+ * reason.  The supervisor's state is its own: the calls below are service
+ * calls to it, answered between restarts.
+ */
+enum snow_sup_strategy {
+	SNOW_SUP_ONE_FOR_ONE = 0,
+	SNOW_SUP_ONE_FOR_ALL = 1,
+	SNOW_SUP_REST_FOR_ONE = 2,
+	SNOW_SUP_SIMPLE_ONE_FOR_ONE = 3
+};
+
+enum snow_restart_type {
+	SNOW_RESTART_PERMANENT = 0,
+	SNOW_RESTART_TRANSIENT = 1,
+	SNOW_RESTART_TEMPORARY = 2
+};
+
+enum snow_shutdown_type {
+	SNOW_SHUTDOWN_BRUTAL = 0,	/* killed at once */
+	SNOW_SHUTDOWN_TIMEOUT = 1	/* exit shutdown, killed after the time */
+};
+
+enum snow_child_type {
+	SNOW_CHILD_WORKER = 0,
+	SNOW_CHILD_SUPERVISOR = 1
+};
+
+struct snow_sup_spec;
+
+/* A child as C programs give it; the supervisor copies id and args. */
+struct snow_child_spec {
+	const char *id;			/* a name, for the program; may be NULL */
+	snow_actor_fn start;		/* run with args, as snow_actor_spawn() */
+	const void *args;
+	uint64_t args_size;
+	uint8_t restart;		/* enum snow_restart_type */
+	uint8_t shutdown;		/* enum snow_shutdown_type */
+	uint64_t shutdown_ms;
+	uint8_t type;			/* enum snow_child_type */
+	/* For SNOW_CHILD_SUPERVISOR: the nested supervisor's spec (start is
+	 * then unused), which must stay valid while the parent lives; or
+	 * NULL, and start is an actor that starts one itself. */
+	const struct snow_sup_spec *sup;
+};
+
+struct snow_sup_spec {
+	uint8_t strategy;		/* enum snow_sup_strategy */
+	uint32_t max_restarts;
+	uint64_t max_seconds;
+	uint32_t nchildren;		/* exactly 1 for simple_one_for_one */
+	const struct snow_child_spec *children;
+};
+
+/*
+ * Start a supervisor from the Snow compiler's config blob (the packed
+ * little-endian layout of ../shared/DESIGN.md).  Returns its PID, or
+ * UINT64_MAX with errno: EINVAL (a malformed blob or spec), ENOMEM, EPERM
+ * (the runtime is not running), EAGAIN (shutting down).
+ */
+SNOW_API uint64_t snow_supervisor_start(const void *config, uint64_t size);
+
+/* The same from a C spec.  Errors as snow_supervisor_start(). */
+SNOW_API uint64_t snow_supervisor_start_spec(const struct snow_sup_spec *spec);
+
+/*
+ * A new child of simple_one_for_one supervisor sup, started with size
+ * bytes of args (copied).  Returns its PID, or UINT64_MAX with errno:
+ * EINVAL (sup 0 or not simple_one_for_one, args NULL with size > 0),
+ * ESRCH (sup not alive), EPERM (not called from an actor or the main
+ * thread), ENOMEM.
+ */
+SNOW_API uint64_t snow_supervisor_start_child(uint64_t sup, const void *args,
+    uint64_t size);
+
+/* Terminate child of sup as its spec says; it is not restarted (and a
+ * dynamic or temporary child is forgotten).  0, or 1: not a running child
+ * of sup, or sup is not alive. */
+SNOW_API uint64_t snow_supervisor_terminate_child(uint64_t sup, uint64_t child);
+
+/* Children of sup running now; 0 when sup is not alive. */
+SNOW_API uint64_t snow_supervisor_count_children(uint64_t sup);
+
 /*
  * Link the calling actor and actor pid both ways.  When either ends, the
  * other gets an exit signal with the reason: an actor that traps exits

@@ -1,0 +1,529 @@
+/*
+ * Supervisors: every strategy restarts what it should and nothing else,
+ * every restart type, the restart intensity, shutdown in reverse start
+ * order with timeouts and kills, simple_one_for_one's dynamic children,
+ * nested supervisors, and the Snow compiler's config blob.
+ *
+ * The children are kid(): each records its PID and how often it started,
+ * by its index, and then does what behaviour[] says.  The test's thread
+ * drives them with messages and looks at what they recorded.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <snow/runtime.h>
+
+#include "actor_check.h"
+#include "run_suite.h"
+#include "snow_ok.h"
+#include "test_env.h"
+
+#define TIMEOUT 120
+#define KIDS 8
+
+enum { B_WAIT, B_FAIL_AT_ONCE, B_TRAP_AND_IGNORE };
+
+static _Atomic int starts[KIDS];
+static _Atomic uint64_t kid_pid[KIDS];
+static _Atomic int behaviour[KIDS];
+static _Atomic int end_order[KIDS];
+static _Atomic int ends;
+
+static void
+record_end(const void *state, const void *reason)
+{
+	(void)reason;
+	atomic_store(&end_order[atomic_fetch_add(&ends, 1) % KIDS],
+	    (int)(intptr_t)state);
+}
+
+/* A child: 'f' fails it (exit error), 'r' returns (normal). */
+static void
+kid(const void *arg)
+{
+	int i = *(const int *)arg;
+	const struct snow_msg *m;
+
+	atomic_store(&kid_pid[i], snow_actor_self());
+	(void)snow_actor_set_state((void *)(intptr_t)i, NULL);
+	(void)snow_actor_set_terminate(snow_actor_self(), record_end);
+	atomic_fetch_add(&starts[i], 1);
+	if (atomic_load(&behaviour[i]) == B_FAIL_AT_ONCE)
+		snow_actor_exit(snow_actor_self(), SNOW_EXIT_ERROR);
+	if (atomic_load(&behaviour[i]) == B_TRAP_AND_IGNORE)
+		(void)snow_actor_trap_exit();
+	while ((m = snow_actor_receive(-1)) != NULL) {
+		if (m->tag != SNOW_MSG_DATA || m->len != 1)
+			continue;	/* a trapped shutdown: ignored */
+		if (m->data[0] == 'f')
+			snow_actor_exit(snow_actor_self(), SNOW_EXIT_ERROR);
+		if (m->data[0] == 'r')
+			return;
+	}
+}
+
+static const int idx[KIDS] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+
+static struct snow_child_spec
+kid_spec(int i, uint8_t restart)
+{
+	struct snow_child_spec c = { .id = "kid", .start = kid,
+	    .args = &idx[i], .args_size = sizeof(int), .restart = restart,
+	    .shutdown = SNOW_SHUTDOWN_TIMEOUT, .shutdown_ms = 2000 };
+
+	return c;
+}
+
+static void
+reset_kids(void)
+{
+	int i;
+
+	reset_fails();
+	for (i = 0; i < KIDS; i++) {
+		atomic_store(&starts[i], 0);
+		atomic_store(&kid_pid[i], 0);
+		atomic_store(&behaviour[i], B_WAIT);
+		atomic_store(&end_order[i], -1);
+	}
+	atomic_store(&ends, 0);
+}
+
+/* Wait until kid i has started n times (and recorded its PID). */
+static void
+wait_starts(int i, int n)
+{
+	double end = now() + 20.0;
+
+	while (atomic_load(&starts[i]) < n && now() < end)
+		sleep_ms(1);
+	ck_assert_int_eq(atomic_load(&starts[i]), n);
+	sleep_ms(5);
+}
+
+static void
+poke(int i, char what)
+{
+	uint64_t pid = atomic_load(&kid_pid[i]);
+
+	ck_assert_uint_ne(pid, 0);
+	ck_assert_int_eq(snow_actor_send(pid, &what, 1), 0);
+}
+
+static uint64_t
+start_sup(uint8_t strategy, uint32_t max_r, uint64_t max_s,
+    struct snow_child_spec *kids, uint32_t n)
+{
+	struct snow_sup_spec spec = { strategy, max_r, max_s, n, kids };
+	uint64_t sup = snow_supervisor_start_spec(&spec);
+
+	ck_assert_uint_ne(sup, UINT64_MAX);
+	return sup;
+}
+
+/* The supervisor's end reason, through a monitor. */
+static uint64_t
+down_reason(uint64_t ref)
+{
+	const struct snow_msg *m = snow_actor_receive_key(SNOW_MSG_DOWN, ref,
+	    20000);
+
+	ck_assert_ptr_nonnull(m);
+	return ((const struct snow_down_msg *)(const void *)m->data)->reason;
+}
+
+static void
+stop_sup(uint64_t sup)
+{
+	uint64_t ref = snow_process_monitor(sup);
+
+	ck_assert_int_eq(snow_actor_exit(sup, SNOW_EXIT_SHUTDOWN), 0);
+	ck_assert_uint_eq(down_reason(ref), SNOW_EXIT_SHUTDOWN);
+}
+
+/* ---- Strategies ---- */
+
+START_TEST(one_for_one_restarts_only_the_failed_child)
+{
+	struct snow_child_spec kids[2] = {
+		kid_spec(0, SNOW_RESTART_PERMANENT),
+		kid_spec(1, SNOW_RESTART_PERMANENT) };
+	uint64_t sup, first0, first1;
+
+	reset_kids();
+	init_ok(2);
+	sup = start_sup(SNOW_SUP_ONE_FOR_ONE, 5, 10, kids, 2);
+	wait_starts(0, 1);
+	wait_starts(1, 1);
+	first0 = atomic_load(&kid_pid[0]);
+	first1 = atomic_load(&kid_pid[1]);
+	ck_assert_uint_eq(snow_supervisor_count_children(sup), 2);
+	poke(0, 'f');
+	wait_starts(0, 2);
+	ck_assert_uint_ne(atomic_load(&kid_pid[0]), first0);
+	ck_assert_uint_eq(atomic_load(&kid_pid[1]), first1);
+	ck_assert_int_eq(atomic_load(&starts[1]), 1);
+	ck_assert_uint_eq(snow_supervisor_count_children(sup), 2);
+	stop_sup(sup);
+	run_ok();
+	assert_no_fails();
+}
+END_TEST
+
+START_TEST(one_for_all_restarts_every_child)
+{
+	struct snow_child_spec kids[3] = {
+		kid_spec(0, SNOW_RESTART_PERMANENT),
+		kid_spec(1, SNOW_RESTART_PERMANENT),
+		kid_spec(2, SNOW_RESTART_PERMANENT) };
+	uint64_t sup;
+
+	reset_kids();
+	init_ok(2);
+	sup = start_sup(SNOW_SUP_ONE_FOR_ALL, 5, 10, kids, 3);
+	wait_starts(2, 1);
+	poke(1, 'f');
+	wait_starts(0, 2);
+	wait_starts(1, 2);
+	wait_starts(2, 2);
+	/* The others went down last started first: 2, then 0. */
+	ck_assert_int_eq(atomic_load(&end_order[0]), 1);
+	ck_assert_int_eq(atomic_load(&end_order[1]), 2);
+	ck_assert_int_eq(atomic_load(&end_order[2]), 0);
+	stop_sup(sup);
+	run_ok();
+	assert_no_fails();
+}
+END_TEST
+
+START_TEST(rest_for_one_restarts_the_later_children)
+{
+	struct snow_child_spec kids[3] = {
+		kid_spec(0, SNOW_RESTART_PERMANENT),
+		kid_spec(1, SNOW_RESTART_PERMANENT),
+		kid_spec(2, SNOW_RESTART_PERMANENT) };
+	uint64_t sup;
+
+	reset_kids();
+	init_ok(2);
+	sup = start_sup(SNOW_SUP_REST_FOR_ONE, 5, 10, kids, 3);
+	wait_starts(2, 1);
+	poke(1, 'f');
+	wait_starts(1, 2);
+	wait_starts(2, 2);
+	ck_assert_int_eq(atomic_load(&starts[0]), 1);
+	stop_sup(sup);
+	run_ok();
+	assert_no_fails();
+}
+END_TEST
+
+/* ---- Restart types and intensity ---- */
+
+START_TEST(restart_types_say_when)
+{
+	struct snow_child_spec kids[4] = {
+		kid_spec(0, SNOW_RESTART_PERMANENT),
+		kid_spec(1, SNOW_RESTART_TRANSIENT),
+		kid_spec(2, SNOW_RESTART_TRANSIENT),
+		kid_spec(3, SNOW_RESTART_TEMPORARY) };
+	uint64_t sup;
+
+	reset_kids();
+	init_ok(2);
+	sup = start_sup(SNOW_SUP_ONE_FOR_ONE, 10, 10, kids, 4);
+	wait_starts(3, 1);
+	poke(0, 'r');		/* permanent, normal end: restarted */
+	poke(1, 'r');		/* transient, normal end: not */
+	poke(2, 'f');		/* transient, failed: restarted */
+	poke(3, 'f');		/* temporary, failed: not */
+	wait_starts(0, 2);
+	wait_starts(2, 2);
+	sleep_ms(50);
+	ck_assert_int_eq(atomic_load(&starts[1]), 1);
+	ck_assert_int_eq(atomic_load(&starts[3]), 1);
+	ck_assert_uint_eq(snow_supervisor_count_children(sup), 2);
+	stop_sup(sup);
+	run_ok();
+	assert_no_fails();
+}
+END_TEST
+
+START_TEST(past_the_intensity_the_supervisor_shuts_down)
+{
+	struct snow_child_spec kids[2] = {
+		kid_spec(0, SNOW_RESTART_PERMANENT),
+		kid_spec(1, SNOW_RESTART_PERMANENT) };
+	uint64_t sup, ref;
+
+	reset_kids();
+	init_ok(2);
+	sup = start_sup(SNOW_SUP_ONE_FOR_ONE, 2, 10, kids, 2);
+	ref = snow_process_monitor(sup);
+	wait_starts(1, 1);
+	atomic_store(&behaviour[0], B_FAIL_AT_ONCE);
+	poke(0, 'f');
+	/* Three failures in the window: two restarts allowed, then the
+	 * supervisor ends, its other child with it. */
+	ck_assert_uint_eq(down_reason(ref), SNOW_EXIT_SHUTDOWN);
+	ck_assert_int_eq(atomic_load(&starts[0]), 3);
+	run_ok();
+	ck_assert_uint_eq(stats_ok().exited, stats_ok().spawned);
+	assert_no_fails();
+}
+END_TEST
+
+/* ---- Shutdown ---- */
+
+START_TEST(shutdown_is_last_first_with_a_kill_after_the_timeout)
+{
+	struct snow_child_spec kids[3] = {
+		kid_spec(0, SNOW_RESTART_PERMANENT),
+		kid_spec(1, SNOW_RESTART_PERMANENT),
+		kid_spec(2, SNOW_RESTART_PERMANENT) };
+	uint64_t sup, ref;
+	double t0;
+
+	reset_kids();
+	kids[1].shutdown_ms = 100;		/* it ignores shutdown */
+	kids[2].shutdown = SNOW_SHUTDOWN_BRUTAL;
+	atomic_store(&behaviour[1], B_TRAP_AND_IGNORE);
+	init_ok(2);
+	sup = start_sup(SNOW_SUP_ONE_FOR_ONE, 5, 10, kids, 3);
+	wait_starts(2, 1);
+	ref = snow_process_monitor(sup);
+	t0 = now();
+	ck_assert_int_eq(snow_actor_exit(sup, SNOW_EXIT_SHUTDOWN), 0);
+	ck_assert_uint_eq(down_reason(ref), SNOW_EXIT_SHUTDOWN);
+	ck_assert_msg(now() - t0 >= 0.09, "the trapping child was killed "
+	    "before its timeout");
+	ck_assert_int_eq(atomic_load(&ends), 3);
+	ck_assert_int_eq(atomic_load(&end_order[0]), 2);
+	ck_assert_int_eq(atomic_load(&end_order[1]), 1);
+	ck_assert_int_eq(atomic_load(&end_order[2]), 0);
+	run_ok();
+	assert_no_fails();
+}
+END_TEST
+
+/* ---- simple_one_for_one ---- */
+
+START_TEST(simple_one_for_one_starts_children_on_demand)
+{
+	struct snow_child_spec tmpl = kid_spec(0, SNOW_RESTART_PERMANENT);
+	uint64_t sup, pids[3], old;
+	int i;
+
+	reset_kids();
+	tmpl.args = NULL;
+	tmpl.args_size = 0;
+	init_ok(2);
+	sup = start_sup(SNOW_SUP_SIMPLE_ONE_FOR_ONE, 5, 10, &tmpl, 1);
+	ck_assert_uint_eq(snow_supervisor_count_children(sup), 0);
+	for (i = 0; i < 3; i++) {
+		pids[i] = snow_supervisor_start_child(sup, &idx[i + 1],
+		    sizeof(int));
+		ck_assert_uint_ne(pids[i], UINT64_MAX);
+		wait_starts(i + 1, 1);
+		ck_assert_uint_eq(atomic_load(&kid_pid[i + 1]), pids[i]);
+	}
+	ck_assert_uint_eq(snow_supervisor_count_children(sup), 3);
+	ck_assert_uint_eq(snow_supervisor_terminate_child(sup, pids[0]), 0);
+	ck_assert_uint_eq(snow_supervisor_count_children(sup), 2);
+	ck_assert_uint_eq(snow_supervisor_terminate_child(sup, pids[0]), 1);
+	old = atomic_load(&kid_pid[2]);
+	poke(2, 'f');			/* permanent: restarted with its args */
+	wait_starts(2, 2);
+	ck_assert_uint_ne(atomic_load(&kid_pid[2]), old);
+	ck_assert_uint_eq(snow_supervisor_count_children(sup), 2);
+	ck_assert_int_eq(atomic_load(&starts[1]), 1);
+	stop_sup(sup);
+	run_ok();
+	assert_no_fails();
+}
+END_TEST
+
+/* ---- Nesting ---- */
+
+static struct snow_child_spec nested_kids[1];
+static struct snow_sup_spec nested_spec;
+
+/*
+ * A child that fails at every start, under an inner supervisor allowed
+ * one restart, under a top one allowed five: each inner supervisor gives
+ * up after two starts, the top one restarts it five times, then gives up
+ * too.  So exactly 12 starts, and the top's other child started once.
+ */
+START_TEST(nested_supervisors_restart_at_both_levels)
+{
+	struct snow_child_spec top[2];
+	uint64_t sup, ref;
+
+	reset_kids();
+	nested_kids[0] = kid_spec(0, SNOW_RESTART_PERMANENT);
+	nested_spec = (struct snow_sup_spec){ SNOW_SUP_ONE_FOR_ONE, 1, 60, 1,
+	    nested_kids };
+	top[0] = (struct snow_child_spec){ .id = "inner",
+	    .restart = SNOW_RESTART_PERMANENT, .shutdown =
+	    SNOW_SHUTDOWN_TIMEOUT, .type = SNOW_CHILD_SUPERVISOR,
+	    .sup = &nested_spec };
+	top[1] = kid_spec(1, SNOW_RESTART_PERMANENT);
+	atomic_store(&behaviour[0], B_FAIL_AT_ONCE);
+	init_ok(2);
+	sup = start_sup(SNOW_SUP_ONE_FOR_ONE, 5, 60, top, 2);
+	ref = snow_process_monitor(sup);
+	ck_assert_uint_eq(down_reason(ref), SNOW_EXIT_SHUTDOWN);
+	ck_assert_int_eq(atomic_load(&starts[0]), 12);
+	ck_assert_int_le(atomic_load(&starts[1]), 1);
+	run_ok();
+	ck_assert_uint_eq(stats_ok().exited, stats_ok().spawned);
+	assert_no_fails();
+}
+END_TEST
+
+/* ---- The compiler's blob ---- */
+
+static size_t
+put(unsigned char *b, uint64_t v, unsigned bytes)
+{
+	unsigned i;
+
+	for (i = 0; i < bytes; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	return bytes;
+}
+
+/* A blob of n kids, as DESIGN.md lays it out. */
+static size_t
+blob_of(unsigned char *b, uint8_t strategy, int n, uint8_t restart)
+{
+	size_t at = 0;
+	int i;
+
+	at += put(b + at, strategy, 1);
+	at += put(b + at, 3, 4);			/* max restarts */
+	at += put(b + at, 5, 8);			/* max seconds */
+	at += put(b + at, (uint64_t)n, 4);
+	for (i = 0; i < n; i++) {
+		at += put(b + at, 3, 4);
+		memcpy(b + at, "kid", 3);
+		at += 3;
+		at += put(b + at, (uint64_t)(uintptr_t)kid, 8);
+		at += put(b + at, (uint64_t)(uintptr_t)&idx[i], 8);
+		at += put(b + at, sizeof(int), 8);
+		at += put(b + at, restart, 1);
+		at += put(b + at, SNOW_SHUTDOWN_TIMEOUT, 1);
+		at += put(b + at, 1000, 8);
+		at += put(b + at, SNOW_CHILD_WORKER, 1);
+	}
+	return at;
+}
+
+START_TEST(the_compilers_blob_starts_a_supervisor_that_restarts)
+{
+	unsigned char b[512];
+	size_t len = blob_of(b, SNOW_SUP_ONE_FOR_ONE, 2,
+	    SNOW_RESTART_PERMANENT);
+	uint64_t sup;
+
+	reset_kids();
+	init_ok(2);
+	sup = snow_supervisor_start(b, len);
+	ck_assert_uint_ne(sup, UINT64_MAX);
+	wait_starts(1, 1);
+	poke(1, 'f');
+	wait_starts(1, 2);
+	ck_assert_int_eq(atomic_load(&starts[0]), 1);
+	ck_assert_uint_eq(snow_supervisor_count_children(sup), 2);
+	/* Malformed: every one refused with EINVAL, nothing started. */
+	errno = 0;
+	ck_assert_uint_eq(snow_supervisor_start(b, len - 1), UINT64_MAX);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_uint_eq(snow_supervisor_start(b, len + 1), UINT64_MAX);
+	ck_assert_int_eq(errno, EINVAL);
+	b[0] = 9;			/* no such strategy */
+	errno = 0;
+	ck_assert_uint_eq(snow_supervisor_start(b, len), UINT64_MAX);
+	ck_assert_int_eq(errno, EINVAL);
+	len = blob_of(b, SNOW_SUP_ONE_FOR_ONE, 1, 7);	/* no such restart */
+	errno = 0;
+	ck_assert_uint_eq(snow_supervisor_start(b, len), UINT64_MAX);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_uint_eq(snow_supervisor_start(NULL, 10), UINT64_MAX);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(atomic_load(&starts[0]), 1);
+	stop_sup(sup);
+	run_ok();
+	assert_no_fails();
+}
+END_TEST
+
+START_TEST(supervisor_errors)
+{
+	struct snow_child_spec kids[1] = { kid_spec(0, 9) };
+	struct snow_sup_spec bad = { SNOW_SUP_ONE_FOR_ONE, 1, 1, 1, kids };
+	uint64_t sup;
+
+	reset_kids();
+	init_ok(2);
+	errno = 0;
+	ck_assert_uint_eq(snow_supervisor_start_spec(NULL), UINT64_MAX);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_uint_eq(snow_supervisor_start_spec(&bad), UINT64_MAX);
+	ck_assert_int_eq(errno, EINVAL);
+	kids[0] = kid_spec(0, SNOW_RESTART_PERMANENT);
+	sup = start_sup(SNOW_SUP_ONE_FOR_ONE, 1, 1, kids, 1);
+	errno = 0;
+	ck_assert_uint_eq(snow_supervisor_start_child(sup, NULL, 0),
+	    UINT64_MAX);
+	ck_assert_int_eq(errno, EINVAL);	/* not simple_one_for_one */
+	ck_assert_uint_eq(snow_supervisor_terminate_child(sup, 12345), 1);
+	stop_sup(sup);
+	ck_assert_uint_eq(snow_supervisor_count_children(sup), 0);
+	ck_assert_uint_eq(snow_supervisor_terminate_child(sup, 1), 1);
+	errno = 0;
+	ck_assert_uint_eq(snow_supervisor_start_child(sup, NULL, 0),
+	    UINT64_MAX);
+	ck_assert_int_eq(errno, ESRCH);
+	run_ok();
+	errno = 0;
+	ck_assert_uint_eq(snow_supervisor_start_spec(&bad), UINT64_MAX);
+	assert_no_fails();
+}
+END_TEST
+
+static Suite *
+supervisor_suite(void)
+{
+	Suite *s = suite_create("supervisor");
+	TCase *tc = tcase_create("supervisor");
+
+	tcase_set_timeout(tc, TIMEOUT);
+	tcase_add_test(tc, one_for_one_restarts_only_the_failed_child);
+	tcase_add_test(tc, one_for_all_restarts_every_child);
+	tcase_add_test(tc, rest_for_one_restarts_the_later_children);
+	tcase_add_test(tc, restart_types_say_when);
+	tcase_add_test(tc, past_the_intensity_the_supervisor_shuts_down);
+	tcase_add_test(tc, shutdown_is_last_first_with_a_kill_after_the_timeout);
+	tcase_add_test(tc, simple_one_for_one_starts_children_on_demand);
+	tcase_add_test(tc, nested_supervisors_restart_at_both_levels);
+	tcase_add_test(tc, the_compilers_blob_starts_a_supervisor_that_restarts);
+	tcase_add_test(tc, supervisor_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return run_suite(supervisor_suite());
+}
