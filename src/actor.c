@@ -14,6 +14,15 @@
 
 static void post(uint64_t pid, struct sn_msg *m);
 
+/* Push m into p's mailbox, p's table shard locked: the lock makes the
+ * count of pushes exact for introspection without an atomic add. */
+static inline void
+push_locked(struct sn_proc *p, struct sn_msg *m)
+{
+	p->mailbox.pushed++;
+	sn_mailbox_push(&p->mailbox, m);
+}
+
 /* Which wait kinds a waker may clear, as a mask of 1 << kind. */
 #define WAKE_BY_MSG	(1u << SN_WAIT_MSG)
 #define WAKE_BY_SIGNAL	((1u << SN_WAIT_MSG) | (1u << SN_WAIT_SLEEP))
@@ -104,7 +113,7 @@ signal_exit(uint64_t to, uint64_t from, uint8_t reason)
 	if (p->trap_exit)
 		m = sn_msg_new(SNOW_MSG_EXIT, &body, sizeof(body));
 	if (m != NULL) {
-		sn_mailbox_push(&p->mailbox, m);
+		push_locked(p, m);
 		wake = wake_take(p, WAKE_BY_MSG);
 	} else if (reason != SNOW_EXIT_NORMAL) {
 		pending_set(p, SNOW_EXIT_LINKED);
@@ -201,7 +210,7 @@ sn_actor_exit_signal(uint64_t pid, uint64_t from, uint8_t reason)
 		if (m == NULL) {
 			err = ENOMEM;
 		} else {
-			sn_mailbox_push(&p->mailbox, m);
+			push_locked(p, m);
 			wake = wake_take(p, WAKE_BY_MSG);
 		}
 	} else if (reason != SNOW_EXIT_NORMAL) {
@@ -235,7 +244,9 @@ sn_actor_start(struct sn_proc *p)
 	    memory_order_relaxed);
 	sn_links_init(&p->links);
 	p->monitors = NULL;
+	atomic_store_explicit(&p->nmonitors, 0, memory_order_relaxed);
 	p->monitored_by = NULL;
+	atomic_store_explicit(&p->reds, 0, memory_order_relaxed);
 	p->name = NULL;
 }
 
@@ -352,7 +363,7 @@ push_to(uint64_t pid, struct sn_msg *m)
 		sn_msg_free(m);
 		return false;
 	}
-	sn_mailbox_push(&p->mailbox, m);
+	push_locked(p, m);
 	wake = wake_take(p, WAKE_BY_MSG);
 	sn_ptable_unlock(held);
 	/* Ours to requeue: it cannot run, hence not end, until we do. */
@@ -510,9 +521,20 @@ sn_actor_end_blocked(void)
 int
 sn_actor_register(struct sn_proc *self, const char *name, size_t len)
 {
+	struct sn_pt_shard *held;
+	struct sn_name *n = NULL;
+	int err;
+
 	if (self->name != NULL)
 		return EALREADY;
-	return sn_names_add(&sn_rt.names, name, len, self->pid, &self->name);
+	if ((err = sn_names_add(&sn_rt.names, name, len, self->pid, &n)) != 0)
+		return err;
+	/* Under the table lock: introspection reads it there. */
+	if (sn_ptable_lock(&sn_rt.ptable, self->pid, &held) == self) {
+		self->name = n;
+		sn_ptable_unlock(held);
+	}
+	return 0;
 }
 
 uint64_t

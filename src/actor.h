@@ -80,6 +80,9 @@ int sn_actor_exit_signal(uint64_t pid, uint64_t from, uint8_t reason);
 int sn_actor_set_terminate(uint64_t pid, snow_terminate_fn cb);
 void sn_actor_sleep(struct sn_proc *self, int64_t ms);
 int sn_actor_register(struct sn_proc *self, const char *name, size_t len);
+/* Introspection (introspect.c). */
+int sn_process_info(uint64_t pid, struct snow_process_info *info);
+size_t sn_process_list(uint64_t *pids, size_t max);
 uint64_t sn_actor_whereis(const char *name, size_t len);
 
 #endif /* SN_ACTOR_H */

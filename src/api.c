@@ -599,6 +599,42 @@ snow_job_await(uint64_t job)
 }
 
 int
+snow_process_info(uint64_t pid, struct snow_process_info *info)
+{
+	int err;
+
+	if (info == NULL)
+		return EINVAL;
+	if (in_actor())
+		return sn_process_info(pid, info);
+	if ((err = sn_sched_outside_enter()) != 0)
+		return err;
+	err = sn_process_info(pid, info);
+	sn_sched_outside_leave();
+	return err;
+}
+
+uint64_t
+snow_process_list(uint64_t *pids, uint64_t max)
+{
+	uint64_t n;
+
+	if (pids == NULL && max != 0) {
+		set_errno(EINVAL);
+		return 0;
+	}
+	if (in_actor())
+		return sn_process_list(pids, (size_t)max);
+	if (sn_sched_outside_enter() != 0) {
+		set_errno(EPERM);
+		return 0;
+	}
+	n = sn_process_list(pids, (size_t)max);
+	sn_sched_outside_leave();
+	return n;
+}
+
+int
 snow_actor_link(uint64_t pid)
 {
 	struct sn_proc *self = sn_sched_current();

@@ -23,6 +23,25 @@ sn_mailbox_init(struct sn_mailbox *mb)
 	atomic_init(&mb->tail, &mb->stub);
 	mb->saved = NULL;
 	mb->saved_last = NULL;
+	mb->pushed = 0;
+	atomic_init(&mb->popped, 0);
+	atomic_init(&mb->nsaved, 0);
+}
+
+/* The consumer's counts: it alone writes them, so no read-modify-write. */
+static inline void
+count_add(_Atomic uint64_t *c, uint64_t d)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) +
+	    d, memory_order_relaxed);
+}
+
+static inline void
+saved_add(struct sn_mailbox *mb, int d)
+{
+	atomic_store_explicit(&mb->nsaved, (uint32_t)((int64_t)
+	    atomic_load_explicit(&mb->nsaved, memory_order_relaxed) + d),
+	    memory_order_relaxed);
 }
 
 static void
@@ -63,6 +82,7 @@ sn_mailbox_pop(struct sn_mailbox *mb)
 	}
 	if (next != NULL) {
 		sn_store(&mb->tail, next);
+		count_add(&mb->popped, 1);
 		return (struct sn_msg *)tail;
 	}
 	/* tail is the last link we can see.  If it is not the head, a
@@ -75,6 +95,7 @@ sn_mailbox_pop(struct sn_mailbox *mb)
 	if (next == NULL)
 		return NULL;	/* another push got in before the stub */
 	sn_store(&mb->tail, next);
+	count_add(&mb->popped, 1);
 	return (struct sn_msg *)tail;
 }
 
@@ -128,6 +149,7 @@ sn_mailbox_take_saved(struct sn_mailbox *mb, sn_msg_match_fn match,
 		}
 		next = saved_next(m);
 		saved_unlink(mb, prev, m);
+		saved_add(mb, -1);
 		if (what == SN_MATCH_TAKE)
 			return m;
 		sn_msg_free(m);
@@ -151,14 +173,17 @@ sn_mailbox_take_queued(struct sn_mailbox *mb, sn_msg_match_fn match,
 		else
 			saved_link(prev, m);
 		mb->saved_last = m;
+		saved_add(mb, 1);
 		switch (match(m, ctx)) {
 		case SN_MATCH_SKIP:
 			break;
 		case SN_MATCH_TAKE:
 			saved_unlink(mb, prev, m);
+			saved_add(mb, -1);
 			return m;
 		case SN_MATCH_DROP:
 			saved_unlink(mb, prev, m);
+			saved_add(mb, -1);
 			sn_msg_free(m);
 			break;
 		}

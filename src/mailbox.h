@@ -48,6 +48,12 @@ struct sn_mailbox {
 	struct sn_mlink stub;
 	struct sn_msg *saved;		/* oldest saved, or NULL */
 	struct sn_msg *saved_last;	/* newest saved, when saved is set */
+	/* For introspection: messages in = pushed - popped + nsaved.
+	 * pushed is counted by the runtime's pushers under the owner's
+	 * process table lock (actor.c); the other two by the consumer. */
+	uint64_t pushed;
+	_Atomic uint64_t popped;
+	_Atomic uint32_t nsaved;
 };
 
 void sn_mailbox_init(struct sn_mailbox *mb);
@@ -88,6 +94,8 @@ sn_mailbox_take(struct sn_mailbox *mb)
 		return sn_mailbox_pop(mb);
 	mb->saved = (struct sn_msg *)atomic_load_explicit(&m->link.next,
 	    memory_order_relaxed);
+	atomic_store_explicit(&mb->nsaved, atomic_load_explicit(&mb->nsaved,
+	    memory_order_relaxed) - 1, memory_order_relaxed);
 	return m;
 }
 
@@ -120,6 +128,15 @@ struct sn_msg *sn_mailbox_take_saved(struct sn_mailbox *mb,
  */
 struct sn_msg *sn_mailbox_take_queued(struct sn_mailbox *mb,
     sn_msg_match_fn match, void *ctx);
+
+/* Messages in mb now; under the owner's table lock. */
+static inline uint64_t
+sn_mailbox_length(const struct sn_mailbox *mb)
+{
+	return mb->pushed - atomic_load_explicit(&mb->popped,
+	    memory_order_relaxed) + atomic_load_explicit(&mb->nsaved,
+	    memory_order_relaxed);
+}
 
 /* The consumer only: free every message left, saved and queued. */
 void sn_mailbox_drain(struct sn_mailbox *mb);

@@ -35,6 +35,15 @@ ref_new(void)
 	return ref_next++;
 }
 
+/* The count of self's monitors, which self alone changes. */
+static void
+held_add(struct sn_proc *self, int d)
+{
+	atomic_store_explicit(&self->nmonitors, (uint32_t)((int64_t)
+	    atomic_load_explicit(&self->nmonitors, memory_order_relaxed) + d),
+	    memory_order_relaxed);
+}
+
 /*
  * The body of a DOWN message as it waits in the target's map: until it
  * is sent, its reason field holds the watcher's PID, so that one
@@ -71,6 +80,7 @@ sn_monitor(struct sn_proc *self, uint64_t pid, sn_post_fn post, int *err)
 		goto nomem;
 	if (sn_refmap_put(&self->monitors, body.ref, pid) != 0)
 		goto nomem_msg;
+	held_add(self, 1);
 	p = sn_ptable_lock(&sn_rt.ptable, pid, &held);
 	if (p == NULL) {
 		(void)down_seal(down, SNOW_EXIT_NOPROC);
@@ -82,6 +92,7 @@ sn_monitor(struct sn_proc *self, uint64_t pid, sn_post_fn post, int *err)
 	if (e == 0)
 		return body.ref;
 	(void)sn_refmap_take(&self->monitors, body.ref, NULL);
+	held_add(self, -1);
 nomem_msg:
 	sn_msg_free(down);
 nomem:
@@ -98,6 +109,7 @@ sn_demonitor(struct sn_proc *self, uint64_t ref)
 
 	if (!sn_refmap_take(&self->monitors, ref, &target))
 		return ENOENT;
+	held_add(self, -1);
 	/* A target that ended has taken its map already; its DOWN, sent
 	 * or on its way, is dropped by our next receive that meets it. */
 	p = sn_ptable_lock(&sn_rt.ptable, target, &held);
@@ -145,6 +157,7 @@ sn_monitor_unwatch(struct sn_proc *p)
 			sn_msg_free((struct sn_msg *)(uintptr_t)down);
 	}
 	sn_refmap_free(&p->monitors);
+	atomic_store_explicit(&p->nmonitors, 0, memory_order_relaxed);
 }
 
 /* The reference a DOWN message carries. */
@@ -167,5 +180,6 @@ sn_monitor_down_live(const struct sn_proc *self, const struct sn_msg *m)
 void
 sn_monitor_down_taken(struct sn_proc *self, const struct sn_msg *m)
 {
-	(void)sn_refmap_take(&self->monitors, down_ref(m), NULL);
+	if (sn_refmap_take(&self->monitors, down_ref(m), NULL))
+		held_add(self, -1);
 }

@@ -97,6 +97,7 @@ struct sn_proc {
 	uint8_t booted;			/* ctx is parked in proc_main() */
 	uint8_t abandoned;		/* ended mid-frame: ctx must be rebuilt */
 	int32_t reductions;		/* budget of each slice it gets */
+	_Atomic uint64_t reds;		/* reductions run, for introspection */
 	snow_actor_fn fn;
 	const void *args;		/* what fn receives */
 	void *args_heap;		/* copy of large arguments, freed at exit */
@@ -127,6 +128,7 @@ struct sn_proc {
 	void (*rt_state_free)(void *);	/* called on rt_state at its end */
 	struct sn_links links;
 	struct sn_refmap *monitors;	/* its own: ref to target (monitor.h) */
+	_Atomic uint32_t nmonitors;	/* in monitors, for introspection */
 	struct sn_refmap *monitored_by;	/* on it: ref to DOWN, under the
 					 * table lock */
 	struct sn_name *name;		/* registered name, or NULL */

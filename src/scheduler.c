@@ -704,6 +704,10 @@ run(struct sn_worker *w, struct sn_proc *p)
 	sn_count(&w->n_switches, 1);
 	sn_ctx_switch(&w->ctx, &p->ctx);
 	w->current = NULL;
+	/* One writer at a time (whoever runs p): no read-modify-write. */
+	atomic_store_explicit(&p->reds, atomic_load_explicit(&p->reds,
+	    memory_order_relaxed) + (uint64_t)(p->reductions - sn_budget),
+	    memory_order_relaxed);
 	sn_budget = INT32_MAX;
 	/* Only now, off its stack, may the actor be seen by other workers. */
 	if (w->reason == SN_SWITCH_EXIT)

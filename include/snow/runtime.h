@@ -726,6 +726,48 @@ SNOW_API int snow_actor_register(const char *name, uint64_t len);
  */
 SNOW_API uint64_t snow_actor_whereis(const char *name, uint64_t len);
 
+/* ---- Introspection ----
+ *
+ * As erlang:process_info/2 and processes/0: a snapshot of an actor, and
+ * the PIDs of all.  Callable from any thread while the runtime runs.  A
+ * snapshot is consistent for what others do to the actor (messages sent,
+ * links, monitors on it: read under the lock they take); what the actor
+ * does itself (its state, its reductions) may be a moment old.
+ */
+enum snow_proc_state {
+	SNOW_PROC_RUNNABLE = 0,	/* queued for a worker */
+	SNOW_PROC_RUNNING = 1,	/* on a worker now */
+	SNOW_PROC_WAITING = 2,	/* parked in a receive or a sleep */
+	SNOW_PROC_EXITING = 3	/* running its terminate callback */
+};
+
+struct snow_process_info {
+	uint64_t pid;
+	uint8_t state;		/* enum snow_proc_state */
+	uint8_t priority;	/* enum snow_priority */
+	uint8_t trap_exit;	/* 1 when it traps exits */
+	uint8_t hibernated;	/* 1 when its stack is given back */
+	uint64_t mailbox_len;	/* messages in its mailbox, skipped ones too */
+	uint64_t reductions;	/* reduction checks of its slices so far */
+	uint64_t links;		/* actors it is linked to */
+	uint64_t monitors;	/* monitors it holds */
+	uint64_t monitored_by;	/* monitors held on it */
+	char name[SNOW_NAME_MAX + 1];	/* its registered name, or "" */
+};
+
+/* Fill *info for actor pid.  Returns 0, or ESRCH (not an actor alive, the
+ * main process included), EINVAL (info NULL), EPERM (not running). */
+SNOW_API int snow_process_info(uint64_t pid, struct snow_process_info *info);
+
+/*
+ * The PIDs of every actor alive, up to max of them into pids (in no
+ * order; actors spawned or ending meanwhile may or may not be there).
+ * Returns how many there were, which may be more than max: call again
+ * with room for that many.  0 with errno EPERM when the runtime is not
+ * running, EINVAL when pids is NULL with max > 0.
+ */
+SNOW_API uint64_t snow_process_list(uint64_t *pids, uint64_t max);
+
 /*
  * errno of the calling thread, read through a call the compiler cannot
  * fold.  Use it in actor code after any call that may switch (receive,
