@@ -15,7 +15,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <snow/runtime.h>
 
@@ -501,6 +503,171 @@ START_TEST(supervisor_errors)
 }
 END_TEST
 
+/* ---- The soak ---- */
+
+/*
+ * A tree (a top supervisor of a random strategy: workers and a nested
+ * supervisor of workers) under random failures and kills from the test's
+ * thread, for SNOW_SOAK_SECONDS (2 s by default).  Checked throughout:
+ * never two instances of one child alive at once.  At the end: every
+ * child is running again, every start was matched by one end, and RSS
+ * did not grow past a slack once warmed up.
+ */
+#define SOAK_KIDS	12	/* 8 at the top, 4 nested */
+#define SOAK_TOP	8
+
+static _Atomic int soak_live[SOAK_KIDS];
+static _Atomic long soak_starts, soak_ends;
+static _Atomic uint64_t soak_pid[SOAK_KIDS];
+
+static void
+soak_end(const void *state, const void *reason)
+{
+	int i = (int)(intptr_t)state;
+
+	(void)reason;
+	atomic_fetch_sub(&soak_live[i], 1);
+	atomic_fetch_add(&soak_ends, 1);
+}
+
+static void
+soak_kid(const void *arg)
+{
+	int i = *(const int *)arg;
+	const struct snow_msg *m;
+
+	A_CHECK(atomic_fetch_add(&soak_live[i], 1) == 0,
+	    "child %d alive twice", i);
+	atomic_fetch_add(&soak_starts, 1);
+	(void)snow_actor_set_state((void *)(intptr_t)i, NULL);
+	(void)snow_actor_set_terminate(snow_actor_self(), soak_end);
+	atomic_store(&soak_pid[i], snow_actor_self());
+	while ((m = snow_actor_receive(-1)) != NULL)
+		if (m->len == 1 && m->data[0] == 'f')
+			snow_actor_exit(snow_actor_self(), SNOW_EXIT_ERROR);
+}
+
+static long
+rss_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static const int soak_idx[SOAK_KIDS] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    11 };
+static struct snow_child_spec soak_nested_kids[SOAK_KIDS - SOAK_TOP];
+static struct snow_sup_spec soak_nested;
+
+static struct snow_child_spec
+soak_spec(int i)
+{
+	struct snow_child_spec c = { .id = "soak", .start = soak_kid,
+	    .args = &soak_idx[i], .args_size = sizeof(int),
+	    .restart = SNOW_RESTART_PERMANENT, .shutdown = i % 2 ?
+	    SNOW_SHUTDOWN_BRUTAL : SNOW_SHUTDOWN_TIMEOUT, .shutdown_ms = 500 };
+
+	return c;
+}
+
+static void
+soak_one(uint8_t strategy, double secs, uint64_t x)
+{
+	struct snow_child_spec top[SOAK_TOP + 1];
+	uint64_t sup, pid, ref;
+	long rss_warm = -1, rss_end, pokes = 0;
+	double end;
+	int i;
+
+	reset_fails();
+	for (i = 0; i < SOAK_KIDS; i++) {
+		atomic_store(&soak_live[i], 0);
+		atomic_store(&soak_pid[i], 0);
+	}
+	atomic_store(&soak_starts, 0);
+	atomic_store(&soak_ends, 0);
+	for (i = 0; i < SOAK_TOP; i++)
+		top[i] = soak_spec(i);
+	for (i = SOAK_TOP; i < SOAK_KIDS; i++)
+		soak_nested_kids[i - SOAK_TOP] = soak_spec(i);
+	soak_nested = (struct snow_sup_spec){ SNOW_SUP_REST_FOR_ONE, 1000000,
+	    1, SOAK_KIDS - SOAK_TOP, soak_nested_kids };
+	top[SOAK_TOP] = (struct snow_child_spec){ .id = "nested",
+	    .restart = SNOW_RESTART_PERMANENT,
+	    .shutdown = SNOW_SHUTDOWN_TIMEOUT, .shutdown_ms = 2000,
+	    .type = SNOW_CHILD_SUPERVISOR, .sup = &soak_nested };
+	init_ok(2);
+	sup = start_sup(strategy, 1000000, 1, top, SOAK_TOP + 1);
+	end = now() + secs;
+	while (now() < end) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		pid = atomic_load(&soak_pid[x % SOAK_KIDS]);
+		if (pid != 0) {
+			if (x & 256)
+				(void)snow_actor_kill(pid);
+			else
+				(void)snow_actor_send(pid, "f", 1);
+			pokes++;
+		}
+		if (rss_warm < 0 && now() > end - secs * 2 / 3)
+			rss_warm = rss_kib();
+		sleep_ms(1);
+	}
+	/* Every child comes back. */
+	end = now() + 20;
+	while (now() < end) {
+		long live = 0;
+
+		for (i = 0; i < SOAK_KIDS; i++)
+			live += atomic_load(&soak_live[i]);
+		if (live == SOAK_KIDS)
+			break;
+		sleep_ms(5);
+	}
+	for (i = 0; i < SOAK_KIDS; i++)
+		ck_assert_int_eq(atomic_load(&soak_live[i]), 1);
+	ck_assert_uint_eq(snow_supervisor_count_children(sup), SOAK_TOP + 1);
+	rss_end = rss_kib();
+	ref = snow_process_monitor(sup);
+	ck_assert_int_eq(snow_actor_exit(sup, SNOW_EXIT_SHUTDOWN), 0);
+	ck_assert_uint_eq(down_reason(ref), SNOW_EXIT_SHUTDOWN);
+	run_ok();
+	ck_assert_int_eq(atomic_load(&soak_starts), atomic_load(&soak_ends));
+	for (i = 0; i < SOAK_KIDS; i++)
+		ck_assert_int_eq(atomic_load(&soak_live[i]), 0);
+	printf("supervision soak: strategy %u, %ld pokes, %ld starts, RSS "
+	    "%ld KiB after warm-up, %ld KiB at the end\n", strategy, pokes,
+	    atomic_load(&soak_starts), rss_warm, rss_end);
+	ck_assert_msg(rss_end <= rss_warm + 16 * 1024 + rss_warm / 4,
+	    "RSS grew from %ld to %ld KiB", rss_warm, rss_end);
+	ck_assert_int_gt(atomic_load(&soak_starts), SOAK_KIDS);
+	assert_no_fails();
+}
+
+/* Each of the three strategies with a supervisor above a nested one. */
+START_TEST(supervision_tree_soak)
+{
+	const char *env = getenv("SNOW_SOAK_SECONDS");
+	double secs = env != NULL && atoi(env) > 0 ? atoi(env) : 3.0;
+	uint64_t seed = (uint64_t)time(NULL) | 1;
+	uint8_t strategy;
+
+	for (strategy = 0; strategy < 3; strategy++)
+		soak_one(strategy, secs / 3, seed + strategy * 2);
+}
+END_TEST
+
 static Suite *
 supervisor_suite(void)
 {
@@ -518,6 +685,12 @@ supervisor_suite(void)
 	tcase_add_test(tc, nested_supervisors_restart_at_both_levels);
 	tcase_add_test(tc, the_compilers_blob_starts_a_supervisor_that_restarts);
 	tcase_add_test(tc, supervisor_errors);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("soak");
+	/* make check-soak sets SNOW_SOAK_SECONDS: the timeout follows. */
+	tcase_set_timeout(tc, TIMEOUT + (getenv("SNOW_SOAK_SECONDS") ?
+	    atoi(getenv("SNOW_SOAK_SECONDS")) : 0));
+	tcase_add_test(tc, supervision_tree_soak);
 	suite_add_tcase(s, tc);
 	return s;
 }
