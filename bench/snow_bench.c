@@ -418,6 +418,63 @@ ring(uint64_t size, char *extra, size_t len)
 	return atomic_load(&sum);
 }
 
+/* ---- service-call ---- */
+
+/* Answers each call [tag][caller][u64 n] with n + 1; tag 0 stops it. */
+static void
+service_actor(const void *arg)
+{
+	const struct snow_msg *m;
+	uint64_t tag, caller, n;
+
+	(void)arg;
+	while ((m = snow_actor_receive(-1)) != NULL) {
+		if (m->tag != SNOW_MSG_CALL || m->len != 24)
+			continue;
+		memcpy(&tag, m->data, 8);
+		memcpy(&caller, m->data + 8, 8);
+		memcpy(&n, m->data + 16, 8);
+		n++;
+		snow_service_reply(caller, &n, sizeof(n));
+		if (tag == 0)
+			return;
+	}
+}
+
+/* The root: size calls, each waiting for its own reply. */
+static void
+caller_actor(const void *arg)
+{
+	uint64_t size = *(const uint64_t *)arg, svc, calls, v = 0;
+	const struct snow_msg *m;
+
+	svc = spawn_or_count(service_actor, NULL, 0);
+	if (svc == 0)
+		return;
+	for (calls = 0; calls < size; calls++) {
+		m = snow_service_call(svc, calls + 1 < size, &calls,
+		    sizeof(calls));
+		if (m == NULL || m->len != 8 ||
+		    (memcpy(&v, m->data, 8), v != calls + 1)) {
+			fprintf(stderr, "service-call: call %llu got %llu\n",
+			    (unsigned long long)calls, (unsigned long long)v);
+			atomic_fetch_add(&failures, 1);
+			break;
+		}
+	}
+	atomic_store(&sum, calls);
+}
+
+static uint64_t
+service_call(uint64_t size, char *extra, size_t len)
+{
+	(void)extra;
+	(void)len;
+	spawn_or_count(caller_actor, &size, sizeof(size));
+	snow_rt_run_scheduler();
+	return atomic_load(&sum);
+}
+
 static const struct workload workloads[] = {
 	{ "spawn-tree", 1000000, 1, spawn_tree, triangular, 0 },
 	{ "spawn-flat", 1000000, 0, spawn_flat, identity, 0 },
@@ -426,6 +483,7 @@ static const struct workload workloads[] = {
 	{ "skynet-msg", 1000000, 1, skynet_msg, triangular, 0 },
 	{ "ping-pong", 1000000, 0, ping_pong, identity, 2 },
 	{ "ring", 10000000, 0, ring, identity, 0 },
+	{ "service-call", 1000000, 0, service_call, identity, 0 },
 };
 
 static double

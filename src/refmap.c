@@ -153,9 +153,11 @@ sn_refmap_take(struct sn_refmap **mp, uint64_t key, uint64_t *val)
 	if (val != NULL)
 		*val = m->slot[i].val;
 	shift_back(m, i);
-	if (--m->n == 0)
-		sn_refmap_free(mp);
-	else if (m->mask + 1 > MIN_SLOTS && (uint64_t)m->n * 8 < m->mask + 1)
+	/* Emptied, a map keeps its smallest table: a service call monitors
+	 * and demonitors once each, and would otherwise allocate and free
+	 * two tables per call.  The owner frees it at its end. */
+	if (--m->n != 0 && m->mask + 1 > MIN_SLOTS &&
+	    (uint64_t)m->n * 8 < m->mask + 1)
 		(void)rehash(mp, (m->mask + 1) / 2);
 	return true;
 }

@@ -11,8 +11,9 @@
  * empty slot: no reference is 0.
  *
  * The map is one allocation, so it moves when it grows: every call that
- * may change it takes the pointer's address.  NULL is the empty map, and
- * a map that empties is freed, so an actor with no monitors holds nothing.
+ * may change it takes the pointer's address.  NULL is the empty map, so
+ * an actor that never monitors holds nothing; one that empties keeps its
+ * smallest table (136 bytes) until it is freed.
  *
  * No locking here: each map has one owner or one lock (see monitor.c).
  */

@@ -17,6 +17,8 @@
 %% 2 (bad arguments / process limit too low for the requested size).
 -module(peer_bench).
 -export([main/0, main/1]).
+-behaviour(gen_server).
+-export([init/1, handle_call/3, handle_cast/2]).
 
 -define(FANOUT, 10).
 -define(YIELD_ACTORS, 1000).
@@ -31,7 +33,8 @@ workloads() ->
      {"resident",    100000,   false},
      {"skynet-msg",  1000000,  true},
      {"ping-pong",   1000000,  false},
-     {"ring",        10000000, false}].
+     {"ring",        10000000, false},
+     {"service-call", 1000000, false}].
 
 %% ------------------------------------------------------------------ entry
 
@@ -208,7 +211,8 @@ workload("spawn-flat", S) -> {spawn_flat(S), ""};
 workload("yield-storm", S) -> {yield_storm(S), ""};
 workload("resident", S) -> resident(S);
 workload("ping-pong", S) -> {ping_pong(S), ""};
-workload("ring", S) -> {ring(S), ""}.
+workload("ring", S) -> {ring(S), ""};
+workload("service-call", S) -> {service_call(S), ""}.
 
 %% spawn-tree / skynet-msg: every process above the leaf depth spawns 10
 %% children and sums the subtree sums they send back; leaves send their own
@@ -378,3 +382,23 @@ sum_hops(K, Acc) ->
     receive
         {hops, H} -> sum_hops(K - 1, Acc + H)
     end.
+
+%% service-call: the runner makes S gen_server:call/3 calls to a server
+%% that answers N + 1, as an Erlang program calls a service.
+service_call(S) ->
+    {ok, Server} = gen_server:start_link(?MODULE, [], []),
+    Calls = call_loop(Server, 0, S),
+    gen_server:stop(Server),
+    Calls.
+
+call_loop(_Server, I, S) when I =:= S -> I;
+call_loop(Server, I, S) ->
+    Next = I + 1,
+    case gen_server:call(Server, I, infinity) of
+        Next -> call_loop(Server, Next, S);
+        _ -> I
+    end.
+
+init([]) -> {ok, nil}.
+handle_call(N, _From, State) -> {reply, N + 1, State}.
+handle_cast(_Msg, State) -> {noreply, State}.

@@ -48,6 +48,7 @@ var workloads = []workload{
 	{"skynet-msg", 1000000, true, skynetMsg, triangular},
 	{"ping-pong", 1000000, false, pingPong, identity},
 	{"ring", 10000000, false, ring, identity},
+	{"service-call", 1000000, false, serviceCall, identity},
 }
 
 func triangular(s int64) int64 { return s * (s - 1) / 2 }
@@ -427,4 +428,34 @@ func main() {
 	if !ok {
 		os.Exit(1)
 	}
+}
+
+// service-call: a server goroutine answers requests on a request channel
+// with n + 1 on the caller's reply channel (the pair a Go program makes
+// for a synchronous call); the main goroutine makes S calls in turn.
+type request struct {
+	n     int64
+	reply chan int64
+}
+
+func serviceCall(size int64) (int64, string, error) {
+	requests := make(chan request)
+	go func() {
+		for r := range requests {
+			r.reply <- r.n + 1
+		}
+	}()
+	reply := make(chan int64)
+	var calls int64
+	var bad error
+	for i := int64(0); i < size; i++ {
+		requests <- request{i, reply}
+		if v := <-reply; v != i+1 {
+			bad = fmt.Errorf("service-call: call %d got %d", i, v)
+			break
+		}
+		calls++
+	}
+	close(requests)
+	return calls, "", bad
 }
