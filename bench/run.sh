@@ -94,10 +94,10 @@ run() {
 
 if [ $quick = 1 ]; then
 	sizes="spawn-tree=1000 spawn-flat=10000 yield-storm=100000 resident=1000
-		skynet-msg=1000 ping-pong=10000 ring=100000 service-call=10000"
+		skynet-msg=1000 ping-pong=10000 ring=100000 service-call=10000 sup-restart=100"
 else
 	sizes="spawn-tree=1000000 spawn-flat=1000000 yield-storm=10000000 resident=100000
-		skynet-msg=1000000 ping-pong=1000000 ring=10000000 service-call=1000000"
+		skynet-msg=1000000 ping-pong=1000000 ring=10000000 service-call=1000000 sup-restart=1000"
 fi
 workers_list="1"
 [ "$ncpu" -gt 1 ] && workers_list="1 $ncpu"

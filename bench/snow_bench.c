@@ -475,6 +475,56 @@ service_call(uint64_t size, char *extra, size_t len)
 	return atomic_load(&sum);
 }
 
+/* ---- sup-restart ---- */
+
+/* The supervised child: tells the root it is up, then waits to fail. */
+static void
+restart_kid(const void *arg)
+{
+	send_u64(*(const uint64_t *)arg, snow_actor_self());
+	(void)snow_actor_receive(-1);
+}
+
+/* The root: starts a one_for_one supervisor of one permanent child and
+ * fails that child size times, each time waiting for its restart. */
+static void
+restart_root(const void *arg)
+{
+	uint64_t size = *(const uint64_t *)arg, self = snow_actor_self();
+	struct snow_child_spec kid = { .id = "kid", .start = restart_kid,
+	    .args = &self, .args_size = sizeof(self),
+	    .restart = SNOW_RESTART_PERMANENT,
+	    .shutdown = SNOW_SHUTDOWN_BRUTAL };
+	struct snow_sup_spec spec = { SNOW_SUP_ONE_FOR_ONE,
+	    (uint32_t)(size + 1), 100000, 1, &kid };
+	uint64_t sup, pid, restarts;
+
+	sup = snow_supervisor_start_spec(&spec);
+	if (sup == UINT64_MAX || receive_u64(&pid) <= 0) {
+		atomic_fetch_add(&failures, 1);
+		return;
+	}
+	for (restarts = 0; restarts < size; restarts++) {
+		snow_actor_exit(pid, SNOW_EXIT_ERROR);
+		if (receive_u64(&pid) <= 0) {
+			atomic_fetch_add(&failures, 1);
+			break;
+		}
+	}
+	snow_actor_exit(sup, SNOW_EXIT_SHUTDOWN);
+	atomic_store(&sum, restarts);
+}
+
+static uint64_t
+sup_restart(uint64_t size, char *extra, size_t len)
+{
+	(void)extra;
+	(void)len;
+	spawn_or_count(restart_root, &size, sizeof(size));
+	snow_rt_run_scheduler();
+	return atomic_load(&sum);
+}
+
 static const struct workload workloads[] = {
 	{ "spawn-tree", 1000000, 1, spawn_tree, triangular, 0 },
 	{ "spawn-flat", 1000000, 0, spawn_flat, identity, 0 },
@@ -484,6 +534,7 @@ static const struct workload workloads[] = {
 	{ "ping-pong", 1000000, 0, ping_pong, identity, 2 },
 	{ "ring", 10000000, 0, ring, identity, 0 },
 	{ "service-call", 1000000, 0, service_call, identity, 0 },
+	{ "sup-restart", 100000, 0, sup_restart, identity, 0 },
 };
 
 static double

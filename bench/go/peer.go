@@ -49,6 +49,7 @@ var workloads = []workload{
 	{"ping-pong", 1000000, false, pingPong, identity},
 	{"ring", 10000000, false, ring, identity},
 	{"service-call", 1000000, false, serviceCall, identity},
+	{"sup-restart", 100000, false, supRestart, identity},
 }
 
 func triangular(s int64) int64 { return s * (s - 1) / 2 }
@@ -458,4 +459,39 @@ func serviceCall(size int64) (int64, string, error) {
 	}
 	close(requests)
 	return calls, "", bad
+}
+
+// sup-restart: Go has no supervisors; the nearest a Go program writes is
+// a supervising goroutine that starts a worker goroutine again each time
+// it ends in failure (here: its kill channel closed).  The worker tells
+// the main goroutine it is up; main fails it S times, each time waiting
+// for the next worker to be up.
+func supRestart(size int64) (int64, string, error) {
+	up := make(chan chan struct{})
+	stop := make(chan struct{})
+	go func() { // the supervisor
+		for {
+			kill := make(chan struct{})
+			failed := make(chan struct{})
+			go func() { // the worker
+				up <- kill
+				<-kill
+				close(failed)
+			}()
+			select {
+			case <-failed:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	var restarts int64
+	kill := <-up
+	for restarts = 0; restarts < size; restarts++ {
+		close(kill)
+		kill = <-up
+	}
+	close(stop)
+	close(kill)
+	return restarts, "", nil
 }
