@@ -185,6 +185,10 @@ child_entry(const void *arg)
 	struct sup *nested;
 	int err;
 
+	/* A nested supervisor traps exits before it links: an exit signal
+	 * from its parent then always finds it able to stop its children. */
+	if (b->sup != NULL)
+		(void)snow_actor_trap_exit();
 	(void)snow_actor_link(b->parent);
 	if (b->sup == NULL) {
 		b->fn(b->size != 0 ? b->bytes : b->ptr);

@@ -65,7 +65,7 @@ START_TEST(process_info_describes_an_actor)
 {
 	struct snow_process_info info;
 	uint64_t other, pid, ref;
-	int i;
+	int i, err;
 
 	reset_fails();
 	atomic_store(&stage, 0);
@@ -105,7 +105,9 @@ START_TEST(process_info_describes_an_actor)
 	ck_assert_int_eq(snow_process_info(snow_actor_self(), &info), ESRCH);
 	ck_assert_int_eq(snow_process_info(UINT64_MAX / 3, &info), ESRCH);
 	ck_assert_int_eq(snow_actor_kill(pid), 0);
-	ck_assert_int_eq(snow_actor_kill(other), 0);
+	/* Linked to pid: it may have ended with it already. */
+	err = snow_actor_kill(other);
+	ck_assert(err == 0 || err == ESRCH);
 	run_ok();
 	ck_assert_int_eq(snow_process_info(pid, &info), EPERM);
 	assert_no_fails();

@@ -91,6 +91,8 @@ call(uint64_t pid, uint64_t tag, int64_t x, int64_t timeout_ms)
 
 #define CALLS 500
 
+static _Atomic int callers_done;
+
 static void
 caller_actor(const void *arg)
 {
@@ -101,11 +103,12 @@ caller_actor(const void *arg)
 	for (i = 0; i < CALLS; i++) {
 		m = call(svc, T_MUL, i, WAIT_MS);
 		A_CHECK(m != NULL && m->tag == SNOW_MSG_REPLY &&
-		    i64_of(m) == i * 3, "call %lld: %lld", (long long)i,
-		    (long long)i64_of(m));
+		    i64_of(m) == i * 3, "call %lld: %lld (errno %d)",
+		    (long long)i, (long long)i64_of(m), m ? 0 : snow_errno());
 		if (m == NULL)
-			return;
+			break;
 	}
+	atomic_fetch_add(&callers_done, 1);
 }
 
 START_TEST(calls_get_their_own_replies)
@@ -115,6 +118,7 @@ START_TEST(calls_get_their_own_replies)
 	int64_t i;
 
 	reset_fails();
+	atomic_store(&callers_done, 0);
 	init_ok(2);
 	svc = spawn_ok(service, NULL, 0, SNOW_PRIO_NORMAL);
 	spawn_ok(caller_actor, &svc, sizeof(svc), SNOW_PRIO_NORMAL);
@@ -132,6 +136,9 @@ START_TEST(calls_get_their_own_replies)
 	ck_assert(m != NULL && m->tag == SNOW_MSG_DATA && m->data[0] == 'a');
 	m = snow_actor_receive(0);
 	ck_assert(m != NULL && m->tag == SNOW_MSG_DATA && m->data[0] == 'b');
+	/* Stop the service only once the other callers are done. */
+	while (atomic_load(&callers_done) < 2)
+		sleep_ms(1);
 	m = call(svc, T_STOP, 1, WAIT_MS);
 	ck_assert_int_eq(i64_of(m), 3);
 	run_ok();

@@ -635,8 +635,16 @@ soak_one(uint8_t strategy, double secs, uint64_t x)
 			break;
 		sleep_ms(5);
 	}
-	for (i = 0; i < SOAK_KIDS; i++)
-		ck_assert_int_eq(atomic_load(&soak_live[i]), 1);
+	for (i = 0; i < SOAK_KIDS; i++) {
+		struct snow_process_info info;
+		int alive = snow_process_info(sup, &info) == 0;
+
+		ck_assert_msg(atomic_load(&soak_live[i]) == 1, "strategy %u: "
+		    "child %d has %d instances (supervisor %s, %llu in its "
+		    "mailbox)", strategy, i, atomic_load(&soak_live[i]),
+		    alive ? "alive" : "gone",
+		    alive ? (unsigned long long)info.mailbox_len : 0ull);
+	}
 	ck_assert_uint_eq(snow_supervisor_count_children(sup), SOAK_TOP + 1);
 	rss_end = rss_kib();
 	ref = snow_process_monitor(sup);
