@@ -20,12 +20,22 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <snow/runtime.h>
 
+#include "internal.h"
 #include "timer.h"
+
+/* errno of the calling thread, written after a call that may have moved
+ * the actor to another worker (see snow_errno()). */
+static SN_NOINLINE void
+set_errno(int err)
+{
+	errno = err;
+}
 
 /* Operations of the service calls to a supervisor. */
 enum { OP_START_CHILD = 1, OP_TERMINATE_CHILD = 2, OP_COUNT = 3 };
@@ -312,9 +322,16 @@ start_range(struct sup *s, uint32_t first, uint32_t last)
 {
 	uint32_t i;
 
+	int err;
+
 	for (i = first; i <= last && i < s->n; i++)
-		if (child_start(&s->kids[i]) != 0)
+		if ((err = child_start(&s->kids[i])) != 0) {
+			fprintf(stderr, "snow-rt: supervisor %llu: child %u (%s) "
+			    "could not start: %s; shutting down\n",
+			    (unsigned long long)snow_actor_self(), i,
+			    s->kids[i].spec.id, strerror(err));
 			stop_all_and_end(s, SNOW_EXIT_SHUTDOWN);
+		}
 }
 
 static void
@@ -492,20 +509,24 @@ snow_supervisor_start_spec(const struct snow_sup_spec *spec)
 }
 
 /* A request to supervisor sup, answered with one u64. */
+/* A request to supervisor sup, answered with one u64; *err is 0 when it
+ * answered, else why not. */
 static uint64_t
-ask(uint64_t sup, uint64_t op, const void *payload, uint64_t size)
+ask(uint64_t sup, uint64_t op, const void *payload, uint64_t size, int *err)
 {
 	const struct snow_msg *m;
 	uint64_t answer;
 
-	if (sup == 0) {
-		errno = EINVAL;
+	*err = EINVAL;
+	if (sup == 0)
+		return UINT64_MAX;
+	m = snow_service_call(sup, op, payload, size);
+	if (m == NULL || m->len != sizeof(answer)) {
+		*err = m == NULL ? snow_errno() : EINVAL;
 		return UINT64_MAX;
 	}
-	m = snow_service_call(sup, op, payload, size);
-	if (m == NULL || m->len != sizeof(answer))
-		return UINT64_MAX;
 	memcpy(&answer, m->data, sizeof(answer));
+	*err = 0;
 	return answer;
 }
 
@@ -513,22 +534,23 @@ uint64_t
 snow_supervisor_start_child(uint64_t sup, const void *args, uint64_t size)
 {
 	uint64_t pid;
+	int err;
 
 	if (args == NULL && size != 0) {
 		errno = EINVAL;
 		return UINT64_MAX;
 	}
-	errno = 0;
-	pid = ask(sup, OP_START_CHILD, args, size);
-	if (pid == UINT64_MAX && errno == 0)
-		errno = EINVAL;	/* answered: not simple_one_for_one */
+	pid = ask(sup, OP_START_CHILD, args, size, &err);
+	if (pid == UINT64_MAX)
+		set_errno(err != 0 ? err : EINVAL);	/* 0: answered no */
 	return pid;
 }
 
 uint64_t
 snow_supervisor_terminate_child(uint64_t sup, uint64_t child)
 {
-	uint64_t r = ask(sup, OP_TERMINATE_CHILD, &child, sizeof(child));
+	int err;
+	uint64_t r = ask(sup, OP_TERMINATE_CHILD, &child, sizeof(child), &err);
 
 	return r == 0 ? 0 : 1;
 }
@@ -536,7 +558,8 @@ snow_supervisor_terminate_child(uint64_t sup, uint64_t child)
 uint64_t
 snow_supervisor_count_children(uint64_t sup)
 {
-	uint64_t n = ask(sup, OP_COUNT, NULL, 0);
+	int err;
+	uint64_t n = ask(sup, OP_COUNT, NULL, 0, &err);
 
 	return n == UINT64_MAX ? 0 : n;
 }

@@ -135,7 +135,7 @@ START_TEST(process_list_gives_every_live_actor)
 	ck_assert_uint_eq(snow_process_list(NULL, 0), LIST_N);
 	errno = 0;
 	ck_assert_uint_eq(snow_process_list(NULL, 5), 0);
-	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(snow_errno(), EINVAL);
 	for (i = 0; i < LIST_N; i++)
 		ck_assert_int_eq(snow_actor_kill(pids[i]), 0);
 	while (snow_process_list(NULL, 0) != 0)
@@ -143,7 +143,7 @@ START_TEST(process_list_gives_every_live_actor)
 	run_ok();
 	errno = 0;
 	ck_assert_uint_eq(snow_process_list(got, 1), 0);
-	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(snow_errno(), EPERM);
 }
 END_TEST
 

@@ -102,7 +102,7 @@ START_TEST(main_receives_from_actors_and_threads_in_order)
 	pthread_join(t, NULL);
 	errno = 0;
 	ck_assert_ptr_null(snow_actor_receive(0));
-	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(snow_errno(), EAGAIN);
 	run_ok();
 	ck_assert_uint_eq(stats_ok().dropped, 0);
 	assert_no_fails();
@@ -159,7 +159,7 @@ START_TEST(main_timeouts_and_selective_receive)
 	errno = 0;
 	t0 = now();
 	ck_assert_ptr_null(snow_actor_receive(50));
-	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert_int_eq(snow_errno(), ETIMEDOUT);
 	ck_assert(now() - t0 >= 0.049);
 	/* Selective, passing over what it does not want. */
 	ck_assert_int_eq(snow_actor_send(self, "a", 1), 0);
@@ -169,7 +169,7 @@ START_TEST(main_timeouts_and_selective_receive)
 	ck_assert_int_eq(m->data[0], 'b');
 	errno = 0;
 	ck_assert_ptr_null(snow_actor_receive_tag(SNOW_MSG_USER, 30));
-	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert_int_eq(snow_errno(), ETIMEDOUT);
 	m = snow_actor_receive(0);
 	ck_assert_ptr_nonnull(m);
 	ck_assert_int_eq(m->data[0], 'a');
@@ -211,7 +211,7 @@ START_TEST(main_monitors_actors)
 	ck_assert_uint_eq(d->reason, SNOW_EXIT_KILLED);
 	errno = 0;
 	ck_assert_ptr_null(snow_actor_receive(50));	/* not ref2's */
-	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert_int_eq(snow_errno(), ETIMEDOUT);
 	run_ok();
 }
 END_TEST
@@ -269,13 +269,13 @@ START_TEST(main_mailbox_is_new_each_run)
 	run_ok();
 	errno = 0;
 	ck_assert_ptr_null(snow_actor_receive(0));
-	ck_assert_int_eq(errno, EPERM);		/* the runtime is down */
+	ck_assert_int_eq(snow_errno(), EPERM);		/* the runtime is down */
 	init_ok(2);
 	ck_assert_uint_ne(snow_actor_self(), first);
 	ck_assert_int_eq(snow_actor_send(first, "x", 1), 0);	/* dropped */
 	errno = 0;
 	ck_assert_ptr_null(snow_actor_receive(0));
-	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(snow_errno(), EAGAIN);
 	run_ok();
 	ck_assert_uint_eq(stats_ok().dropped, 1);
 }
@@ -290,7 +290,7 @@ receive_on_a_thread(void *arg)
 	(void)arg;
 	errno = 0;
 	if (snow_actor_receive(0) == NULL)
-		atomic_store(&thread_errno, errno);
+		atomic_store(&thread_errno, snow_errno());
 	return NULL;
 }
 

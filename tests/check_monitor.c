@@ -82,7 +82,7 @@ down_watcher(const void *arg)
 
 	t = snow_actor_spawn(target, NULL, 0, SNOW_PRIO_NORMAL);
 	ref = snow_process_monitor(t);
-	A_CHECK(ref != 0, "monitor: errno %d", errno);
+	A_CHECK(ref != 0, "monitor: snow_errno() %d", snow_errno());
 	if (c->how == 'k')
 		A_CHECK(snow_actor_kill(t) == 0, "kill");
 	else if (c->how == 'c')
@@ -94,9 +94,9 @@ down_watcher(const void *arg)
 	    "%c: DOWN {%llu, %llu, %llu}", c->how, (unsigned long long)d.ref,
 	    (unsigned long long)d.pid, (unsigned long long)d.reason);
 	/* Once: nothing more comes, and the monitor is gone. */
-	A_CHECK(snow_actor_receive(100) == NULL && errno == ETIMEDOUT,
+	A_CHECK(snow_actor_receive(100) == NULL && snow_errno() == ETIMEDOUT,
 	    "%c: a second message", c->how);
-	A_CHECK(snow_process_demonitor(ref) == 1 && errno == ENOENT,
+	A_CHECK(snow_process_demonitor(ref) == 1 && snow_errno() == ENOENT,
 	    "%c: demonitor after the DOWN", c->how);
 }
 
@@ -271,7 +271,7 @@ demonitor_actor(const void *arg)
 	t = snow_actor_spawn(target, NULL, 0, SNOW_PRIO_NORMAL);
 	ref = snow_process_monitor(t);
 	A_CHECK(snow_process_demonitor(ref) == 0, "demonitor live");
-	A_CHECK(snow_process_demonitor(ref) == 1 && errno == ENOENT,
+	A_CHECK(snow_process_demonitor(ref) == 1 && snow_errno() == ENOENT,
 	    "demonitor twice");
 	snow_actor_kill(t);
 	A_CHECK(snow_actor_receive(100) == NULL, "a DOWN after demonitor");
@@ -282,7 +282,7 @@ demonitor_actor(const void *arg)
 	snow_actor_kill(t);
 	snow_timer_sleep(50);		/* the DOWN is in the mailbox now */
 	A_CHECK(snow_process_demonitor(ref) == 0, "demonitor queued");
-	A_CHECK(snow_actor_receive(0) == NULL && errno == EAGAIN,
+	A_CHECK(snow_actor_receive(0) == NULL && snow_errno() == EAGAIN,
 	    "the queued DOWN was handed out");
 
 	/* A DOWN passed over by a selective receive, then demonitored. */
@@ -299,9 +299,9 @@ demonitor_actor(const void *arg)
 	A_CHECK(m != NULL && m->tag == SNOW_MSG_USER + 1, "the data message");
 	A_CHECK(snow_actor_receive(0) == NULL, "the saved DOWN survived");
 
-	A_CHECK(snow_process_demonitor(12345) == 1 && errno == ENOENT,
+	A_CHECK(snow_process_demonitor(12345) == 1 && snow_errno() == ENOENT,
 	    "demonitor of an unknown ref");
-	A_CHECK(snow_process_monitor(0) == 0 && errno == EINVAL,
+	A_CHECK(snow_process_monitor(0) == 0 && snow_errno() == EINVAL,
 	    "monitor(0)");
 }
 
@@ -320,9 +320,9 @@ START_TEST(monitor_errors_outside_actors)
 	reset_fails();
 	errno = 0;
 	ck_assert_uint_eq(snow_process_monitor(1), 0);
-	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(snow_errno(), EPERM);
 	ck_assert_uint_eq(snow_process_demonitor(1), 1);
-	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(snow_errno(), EPERM);
 }
 END_TEST
 

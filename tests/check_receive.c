@@ -69,14 +69,14 @@ order_actor(const void *arg)
 
 	(void)arg;
 	m = snow_actor_receive_tag(TAG_GO, WAIT_MS);
-	A_CHECK(m != NULL && m->tag == TAG_GO, "no go: errno %d", errno);
+	A_CHECK(m != NULL && m->tag == TAG_GO, "no go: snow_errno() %d", snow_errno());
 	for (want = 1; want < ORDER_N; want += 3) {
 		m = snow_actor_receive_tag(TAG(1), 0);
 		A_CHECK(m != NULL && body_int(m) == want,
 		    "tag 1: wanted %d, got %d", want, m ? body_int(m) : -1);
 	}
 	m = snow_actor_receive_tag(TAG(1), 0);
-	A_CHECK(m == NULL && errno == EAGAIN, "an eleventh tag 1 message");
+	A_CHECK(m == NULL && snow_errno() == EAGAIN, "an eleventh tag 1 message");
 	for (i = 0; i < ORDER_N; i++) {
 		if (i % 3 == 1)
 			continue;
@@ -85,7 +85,7 @@ order_actor(const void *arg)
 		    m->tag == TAG(i % 3), "plain: wanted %d, got %d", i,
 		    m ? body_int(m) : -1);
 	}
-	A_CHECK(snow_actor_receive(0) == NULL && errno == EAGAIN,
+	A_CHECK(snow_actor_receive(0) == NULL && snow_errno() == EAGAIN,
 	    "a message too many");
 }
 
@@ -138,8 +138,8 @@ wait_actor(const void *arg)
 	(void)arg;
 	atomic_store(&waiter_ready, 1);
 	m = snow_actor_receive_match(count_and_want_last, NULL, WAIT_MS);
-	A_CHECK(m != NULL && body_int(m) == WAIT_N, "no match: errno %d",
-	    errno);
+	A_CHECK(m != NULL && body_int(m) == WAIT_N, "no match: snow_errno() %d",
+	    snow_errno());
 	for (i = 0; i < WAIT_N; i++) {
 		m = snow_actor_receive(0);
 		A_CHECK(m != NULL && body_int(m) == i, "plain: wanted %d", i);
@@ -204,7 +204,7 @@ key_actor(const void *arg)
 	}
 	/* What is left: the short one and the one of another tag. */
 	m = snow_actor_receive_key(TAG(1), 1000, 0);
-	A_CHECK(m == NULL && errno == EAGAIN, "a key taken twice");
+	A_CHECK(m == NULL && snow_errno() == EAGAIN, "a key taken twice");
 	m = snow_actor_receive(0);
 	A_CHECK(m != NULL && m->tag == TAG(1) && m->len == 3, "short body");
 	m = snow_actor_receive(0);
@@ -313,9 +313,9 @@ receive_inside(const struct snow_msg *m, void *ctx)
 
 	(void)ctx;
 	got = snow_actor_receive(0);
-	atomic_store(&nested_errno, got == NULL ? errno : -1);
+	atomic_store(&nested_errno, got == NULL ? snow_errno() : -1);
 	got = snow_actor_receive_tag(m->tag, 0);
-	if (got != NULL || errno != EBUSY)
+	if (got != NULL || snow_errno() != EBUSY)
 		atomic_store(&nested_errno, -2);
 	return 1;
 }
@@ -330,7 +330,7 @@ errors_actor(const void *arg)
 	(void)arg;
 	errno = 0;
 	A_CHECK(snow_actor_receive_match(NULL, NULL, 0) == NULL &&
-	    errno == EINVAL, "match NULL: errno %d", errno);
+	    snow_errno() == EINVAL, "match NULL: snow_errno() %d", snow_errno());
 	A_CHECK(snow_actor_send_tag(snow_actor_self(), SNOW_MSG_EXIT, "x",
 	    1) == EINVAL, "a runtime tag was accepted");
 	A_CHECK(snow_actor_send_tag(snow_actor_self(), SNOW_MSG_USER - 1,
@@ -343,10 +343,10 @@ errors_actor(const void *arg)
 		A_CHECK(snow_actor_send_tag(snow_actor_self(), TAG(0), &v,
 		    sizeof(v)) == 0, "send to self");
 	A_CHECK(snow_actor_receive_match(want_none, NULL, 0) == NULL &&
-	    errno == EAGAIN, "timeout 0: errno %d", errno);
+	    snow_errno() == EAGAIN, "timeout 0: snow_errno() %d", snow_errno());
 	t0 = (uint64_t)(now() * 1e3);
 	A_CHECK(snow_actor_receive_tag(TAG(5), 50) == NULL &&
-	    errno == ETIMEDOUT, "timeout 50: errno %d", errno);
+	    snow_errno() == ETIMEDOUT, "timeout 50: snow_errno() %d", snow_errno());
 	A_CHECK((uint64_t)(now() * 1e3) - t0 >= 49, "timeout 50 came early");
 	for (v = 0; v < 3; v++) {
 		m = snow_actor_receive(0);
@@ -367,11 +367,11 @@ START_TEST(selective_receive_errors)
 	ck_assert_int_eq(snow_actor_send_tag(1, TAG(0), "x", 1), EPERM);
 	errno = 0;
 	ck_assert_ptr_null(snow_actor_receive_tag(TAG(0), 0));
-	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(snow_errno(), EPERM);
 	init_ok(2);
 	errno = 0;
 	ck_assert_ptr_null(snow_actor_receive_match(want_none, NULL, 0));
-	ck_assert_int_eq(errno, EAGAIN);	/* main's mailbox, empty */
+	ck_assert_int_eq(snow_errno(), EAGAIN);	/* main's mailbox, empty */
 	ck_assert_int_eq(snow_actor_send_tag(snow_actor_self(), 3, "x", 1),
 	    EINVAL);
 	spawn_ok(errors_actor, NULL, 0, SNOW_PRIO_NORMAL);

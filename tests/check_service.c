@@ -103,7 +103,7 @@ caller_actor(const void *arg)
 	for (i = 0; i < CALLS; i++) {
 		m = call(svc, T_MUL, i, WAIT_MS);
 		A_CHECK(m != NULL && m->tag == SNOW_MSG_REPLY &&
-		    i64_of(m) == i * 3, "call %lld: %lld (errno %d)",
+		    i64_of(m) == i * 3, "call %lld: %lld (snow_errno() %d)",
 		    (long long)i, (long long)i64_of(m), m ? 0 : snow_errno());
 		if (m == NULL)
 			break;
@@ -159,18 +159,18 @@ START_TEST(a_dead_or_dying_service_gives_esrch)
 		sleep_ms(1);
 	errno = 0;
 	ck_assert_ptr_null(call(dead, T_MUL, 1, WAIT_MS));
-	ck_assert_int_eq(errno, ESRCH);
+	ck_assert_int_eq(snow_errno(), ESRCH);
 	errno = 0;
 	ck_assert_ptr_null(call(UINT64_MAX / 4, T_MUL, 1, -1));
-	ck_assert_int_eq(errno, ESRCH);
+	ck_assert_int_eq(snow_errno(), ESRCH);
 	/* Dies while it handles the call. */
 	errno = 0;
 	ck_assert_ptr_null(call(svc, T_DIE, 1, -1));
-	ck_assert_int_eq(errno, ESRCH);
+	ck_assert_int_eq(snow_errno(), ESRCH);
 	/* Nothing of either is left in the mailbox. */
 	errno = 0;
 	ck_assert_ptr_null(snow_actor_receive(50));
-	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert_int_eq(snow_errno(), ETIMEDOUT);
 	run_ok();
 	assert_no_fails();
 }
@@ -186,10 +186,10 @@ START_TEST(a_timed_out_call_never_takes_a_later_reply)
 	svc = spawn_ok(service, NULL, 0, SNOW_PRIO_NORMAL);
 	errno = 0;
 	ck_assert_ptr_null(call(svc, T_SLOW, 7, 50));
-	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert_int_eq(snow_errno(), ETIMEDOUT);
 	errno = 0;
 	ck_assert_ptr_null(call(svc, T_MUL, 7, 0));	/* timeout 0 */
-	ck_assert(errno == EAGAIN);
+	ck_assert(snow_errno() == EAGAIN);
 	/* The slow reply (21) comes while this call waits: not taken. */
 	m = call(svc, T_MUL, 5, WAIT_MS);
 	ck_assert_ptr_nonnull(m);
@@ -199,7 +199,7 @@ START_TEST(a_timed_out_call_never_takes_a_later_reply)
 	/* The late replies were dropped, not left to plain receives. */
 	errno = 0;
 	ck_assert_ptr_null(snow_actor_receive(300));
-	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert_int_eq(snow_errno(), ETIMEDOUT);
 	ck_assert_int_eq(snow_actor_kill(svc), 0);
 	run_ok();
 	assert_no_fails();
@@ -236,7 +236,7 @@ call_from_a_thread(void *arg)
 
 	errno = 0;
 	if (call(svc, T_MUL, 1, 100) == NULL)
-		atomic_store(&thread_errno, errno);
+		atomic_store(&thread_errno, snow_errno());
 	return NULL;
 }
 
@@ -249,20 +249,20 @@ START_TEST(service_errors)
 	reset_fails();
 	errno = 0;
 	ck_assert_ptr_null(call(1, T_MUL, 1, 0));
-	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(snow_errno(), EPERM);
 	ck_assert_int_eq(snow_service_reply(1, &x, sizeof(x)), EPERM);
 	init_ok(2);
 	svc = spawn_ok(service, NULL, 0, SNOW_PRIO_NORMAL);
 	errno = 0;
 	ck_assert_ptr_null(snow_service_call(svc, T_MUL, NULL, 8));
-	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(snow_errno(), EINVAL);
 	ck_assert_int_eq(snow_service_reply(svc, NULL, 8), EINVAL);
 	/* A reply nobody waits for is dropped, from any thread. */
 	ck_assert_int_eq(snow_service_reply(snow_actor_self(), &x, sizeof(x)),
 	    0);
 	errno = 0;
 	ck_assert_ptr_null(snow_actor_receive(0));
-	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(snow_errno(), EAGAIN);
 	ck_assert_int_eq(pthread_create(&t, NULL, call_from_a_thread, &svc),
 	    0);
 	pthread_join(t, NULL);
@@ -308,7 +308,7 @@ job_caller(const void *arg)
 	(void)arg;
 	for (i = 0; i < 5; i++) {
 		jobs[i] = snow_job_async(times_seven, (void *)(intptr_t)i);
-		A_CHECK(jobs[i] != 0, "async: errno %d", errno);
+		A_CHECK(jobs[i] != 0, "async: snow_errno() %d", snow_errno());
 	}
 	A_CHECK(snow_actor_send(snow_actor_self(), "d", 1) == 0, "send");
 	for (i = 4; i >= 0; i--) {
@@ -318,7 +318,7 @@ job_caller(const void *arg)
 		    (long long)i64_of(m));
 	}
 	/* Awaited already: ESRCH.  The data message is still there. */
-	A_CHECK(snow_job_await(jobs[0]) == NULL && errno == ESRCH,
+	A_CHECK(snow_job_await(jobs[0]) == NULL && snow_errno() == ESRCH,
 	    "a second await");
 	m = snow_actor_receive(0);
 	A_CHECK(m != NULL && m->tag == SNOW_MSG_DATA, "the data message");
@@ -353,14 +353,14 @@ trapping_job_caller(const void *arg)
 	A_CHECK(snow_actor_trap_exit() == 0, "trap");
 	job = snow_job_async(fails_with_error, NULL);
 	m = snow_job_await(job);
-	A_CHECK(m == NULL && errno == ECANCELED, "failed job: errno %d",
-	    errno);
+	A_CHECK(m == NULL && snow_errno() == ECANCELED, "failed job: snow_errno() %d",
+	    snow_errno());
 	job = snow_job_async(sleeps_long, NULL);
-	A_CHECK(snow_job_await_timeout(job, 20) == NULL && errno == ETIMEDOUT,
-	    "timeout: errno %d", errno);
+	A_CHECK(snow_job_await_timeout(job, 20) == NULL && snow_errno() == ETIMEDOUT,
+	    "timeout: snow_errno() %d", snow_errno());
 	A_CHECK(snow_actor_kill(job) == 0, "kill");
-	A_CHECK(snow_job_await(job) == NULL && errno == ECANCELED,
-	    "killed job: errno %d", errno);
+	A_CHECK(snow_job_await(job) == NULL && snow_errno() == ECANCELED,
+	    "killed job: snow_errno() %d", snow_errno());
 }
 
 /* Does not trap: its failing job ends it, as in Erlang. */
@@ -391,15 +391,15 @@ START_TEST(failed_jobs_are_errors_or_end_their_caller)
 	job = snow_job_async(fails_with_error, NULL);
 	errno = 0;
 	ck_assert_ptr_null(snow_job_await(job));
-	ck_assert_int_eq(errno, ECANCELED);
+	ck_assert_int_eq(snow_errno(), ECANCELED);
 	errno = 0;
 	ck_assert_uint_eq(snow_job_async(NULL, NULL), 0);
-	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(snow_errno(), EINVAL);
 	run_ok();
 	assert_no_fails();
 	errno = 0;
 	ck_assert_uint_eq(snow_job_async(times_seven, NULL), 0);
-	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(snow_errno(), EPERM);
 }
 END_TEST
 

@@ -446,21 +446,21 @@ START_TEST(the_compilers_blob_starts_a_supervisor_that_restarts)
 	/* Malformed: every one refused with EINVAL, nothing started. */
 	errno = 0;
 	ck_assert_uint_eq(snow_supervisor_start(b, len - 1), UINT64_MAX);
-	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(snow_errno(), EINVAL);
 	errno = 0;
 	ck_assert_uint_eq(snow_supervisor_start(b, len + 1), UINT64_MAX);
-	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(snow_errno(), EINVAL);
 	b[0] = 9;			/* no such strategy */
 	errno = 0;
 	ck_assert_uint_eq(snow_supervisor_start(b, len), UINT64_MAX);
-	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(snow_errno(), EINVAL);
 	len = blob_of(b, SNOW_SUP_ONE_FOR_ONE, 1, 7);	/* no such restart */
 	errno = 0;
 	ck_assert_uint_eq(snow_supervisor_start(b, len), UINT64_MAX);
-	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(snow_errno(), EINVAL);
 	errno = 0;
 	ck_assert_uint_eq(snow_supervisor_start(NULL, 10), UINT64_MAX);
-	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(snow_errno(), EINVAL);
 	ck_assert_int_eq(atomic_load(&starts[0]), 1);
 	stop_sup(sup);
 	run_ok();
@@ -478,16 +478,16 @@ START_TEST(supervisor_errors)
 	init_ok(2);
 	errno = 0;
 	ck_assert_uint_eq(snow_supervisor_start_spec(NULL), UINT64_MAX);
-	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(snow_errno(), EINVAL);
 	errno = 0;
 	ck_assert_uint_eq(snow_supervisor_start_spec(&bad), UINT64_MAX);
-	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(snow_errno(), EINVAL);
 	kids[0] = kid_spec(0, SNOW_RESTART_PERMANENT);
 	sup = start_sup(SNOW_SUP_ONE_FOR_ONE, 1, 1, kids, 1);
 	errno = 0;
 	ck_assert_uint_eq(snow_supervisor_start_child(sup, NULL, 0),
 	    UINT64_MAX);
-	ck_assert_int_eq(errno, EINVAL);	/* not simple_one_for_one */
+	ck_assert_int_eq(snow_errno(), EINVAL);	/* not simple_one_for_one */
 	ck_assert_uint_eq(snow_supervisor_terminate_child(sup, 12345), 1);
 	stop_sup(sup);
 	ck_assert_uint_eq(snow_supervisor_count_children(sup), 0);
@@ -495,7 +495,7 @@ START_TEST(supervisor_errors)
 	errno = 0;
 	ck_assert_uint_eq(snow_supervisor_start_child(sup, NULL, 0),
 	    UINT64_MAX);
-	ck_assert_int_eq(errno, ESRCH);
+	ck_assert_int_eq(snow_errno(), ESRCH);
 	run_ok();
 	errno = 0;
 	ck_assert_uint_eq(snow_supervisor_start_spec(&bad), UINT64_MAX);
