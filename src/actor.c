@@ -154,6 +154,19 @@ sn_actor_link(struct sn_proc *self, uint64_t pid)
 	return err;
 }
 
+bool
+sn_actor_linked(struct sn_proc *self, uint64_t pid)
+{
+	struct sn_pt_shard *held;
+	bool yes = false;
+
+	if (sn_ptable_lock(&sn_rt.ptable, self->pid, &held) == self) {
+		yes = sn_links_contains(&self->links, pid);
+		sn_ptable_unlock(held);
+	}
+	return yes;
+}
+
 int
 sn_actor_unlink(struct sn_proc *self, uint64_t pid)
 {

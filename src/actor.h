@@ -75,6 +75,9 @@ void sn_actor_send_msg(uint64_t pid, struct sn_msg *m);
 uint64_t sn_actor_monitor(struct sn_proc *self, uint64_t pid, int *err);
 int sn_actor_link(struct sn_proc *self, uint64_t pid);
 int sn_actor_unlink(struct sn_proc *self, uint64_t pid);
+/* Whether self is linked to pid: an actor that ended linked to self
+ * stays in self's set until its exit signal has been delivered. */
+bool sn_actor_linked(struct sn_proc *self, uint64_t pid);
 int sn_actor_trap(struct sn_proc *self, int on);
 int sn_actor_exit_signal(uint64_t pid, uint64_t from, uint8_t reason);
 int sn_actor_set_terminate(uint64_t pid, snow_terminate_fn cb);

@@ -26,7 +26,9 @@
 
 #include <snow/runtime.h>
 
+#include "actor.h"
 #include "internal.h"
+#include "scheduler.h"
 #include "timer.h"
 
 /* errno of the calling thread, written after a call that may have moved
@@ -264,7 +266,15 @@ child_stop(struct child *c)
 	else
 		(void)snow_actor_receive_key(SNOW_MSG_EXIT, c->pid, -1);
 gone:
-	(void)snow_actor_receive_key(SNOW_MSG_EXIT, c->pid, 0);
+	/*
+	 * Its DOWN is in; its exit message may not be yet: an actor leaves
+	 * the table before it signals its links.  Still in our link set, the
+	 * exit is on its way, and must be taken here, or the loop would see
+	 * an exit from a PID that is no child and end the supervisor.  Not
+	 * in it: delivered already, or it ended before it linked.
+	 */
+	(void)snow_actor_receive_key(SNOW_MSG_EXIT, c->pid,
+	    sn_actor_linked(sn_sched_current(), c->pid) ? -1 : 0);
 	c->pid = 0;
 }
 
