@@ -368,6 +368,7 @@ static void
 linked_job_caller(const void *arg)
 {
 	(void)arg;
+	(void)snow_actor_receive(-1);	/* until main monitors it */
 	(void)snow_job_await(snow_job_async(fails_with_error, NULL));
 	A_CHECK(0, "outlived its failed job");
 }
@@ -383,6 +384,7 @@ START_TEST(failed_jobs_are_errors_or_end_their_caller)
 	spawn_ok(trapping_job_caller, NULL, 0, SNOW_PRIO_NORMAL);
 	pid = spawn_ok(linked_job_caller, NULL, 0, SNOW_PRIO_NORMAL);
 	ref = snow_process_monitor(pid);
+	ck_assert_int_eq(snow_actor_send(pid, "g", 1), 0);
 	m = snow_actor_receive_key(SNOW_MSG_DOWN, ref, WAIT_MS);
 	ck_assert_ptr_nonnull(m);
 	d = (const void *)m->data;
