@@ -101,19 +101,26 @@ sn_refmap_put(struct sn_refmap **mp, uint64_t key, uint64_t val)
 	return 0;
 }
 
-bool
-sn_refmap_get(const struct sn_refmap *m, uint64_t key, uint64_t *val)
+/* The slot holding key, its value copied to *val (may be NULL); or -1. */
+static int64_t
+find(const struct sn_refmap *m, uint64_t key, uint64_t *val)
 {
 	uint32_t i;
 
 	if (m == NULL || key == 0)
-		return false;
+		return -1;
 	i = probe(m, key);
 	if (m->slot[i].key == 0)
-		return false;
+		return -1;
 	if (val != NULL)
 		*val = m->slot[i].val;
-	return true;
+	return i;
+}
+
+bool
+sn_refmap_get(const struct sn_refmap *m, uint64_t key, uint64_t *val)
+{
+	return find(m, key, val) >= 0;
 }
 
 /*
@@ -143,16 +150,11 @@ bool
 sn_refmap_take(struct sn_refmap **mp, uint64_t key, uint64_t *val)
 {
 	struct sn_refmap *m = *mp;
-	uint32_t i;
+	int64_t i = find(m, key, val);
 
-	if (m == NULL || key == 0)
+	if (i < 0)
 		return false;
-	i = probe(m, key);
-	if (m->slot[i].key == 0)
-		return false;
-	if (val != NULL)
-		*val = m->slot[i].val;
-	shift_back(m, i);
+	shift_back(m, (uint32_t)i);
 	/* Emptied, a map keeps its smallest table: a service call monitors
 	 * and demonitors once each, and would otherwise allocate and free
 	 * two tables per call.  The owner frees it at its end. */
