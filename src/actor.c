@@ -341,7 +341,7 @@ sn_actor_terminate(struct sn_proc *p)
 }
 
 int
-sn_actor_set_terminate(uint64_t pid, snow_terminate_fn cb)
+sn_actor_set_terminate(uint64_t pid, snow_terminate_fn cb, bool only_if_none)
 {
 	struct sn_pt_shard *held;
 	struct sn_proc *p;
@@ -352,6 +352,8 @@ sn_actor_set_terminate(uint64_t pid, snow_terminate_fn cb)
 		return ESRCH;
 	if (p->ending != SN_ENDING_NO)
 		err = ESRCH;	/* its callback ran or runs now */
+	else if (only_if_none && p->terminate != NULL)
+		err = EEXIST;
 	else
 		p->terminate = cb;
 	sn_ptable_unlock(held);

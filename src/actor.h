@@ -80,7 +80,10 @@ int sn_actor_unlink(struct sn_proc *self, uint64_t pid);
 bool sn_actor_linked(struct sn_proc *self, uint64_t pid);
 int sn_actor_trap(struct sn_proc *self, int on);
 int sn_actor_exit_signal(uint64_t pid, uint64_t from, uint8_t reason);
-int sn_actor_set_terminate(uint64_t pid, snow_terminate_fn cb);
+/* Set pid's terminate callback; with only_if_none, only when it has
+ * none (EEXIST then), so the runtime's own never replaces a program's. */
+int sn_actor_set_terminate(uint64_t pid, snow_terminate_fn cb,
+    bool only_if_none);
 void sn_actor_sleep(struct sn_proc *self, int64_t ms);
 int sn_actor_register(struct sn_proc *self, const char *name, size_t len);
 /* Introspection (introspect.c). */

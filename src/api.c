@@ -707,10 +707,10 @@ snow_actor_set_terminate(uint64_t pid, snow_terminate_fn cb)
 	if (pid == 0)
 		return EINVAL;
 	if (sn_sched_current() != NULL)
-		return sn_actor_set_terminate(pid, cb);
+		return sn_actor_set_terminate(pid, cb, false);
 	if ((err = sn_sched_outside_enter()) != 0)
 		return err;
-	err = sn_actor_set_terminate(pid, cb);
+	err = sn_actor_set_terminate(pid, cb, false);
 	sn_sched_outside_leave();
 	return err;
 }

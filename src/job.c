@@ -10,7 +10,12 @@
  * one in the mailbox failed, or was awaited already.  A caller that does
  * not trap exits ends with the job that fails, as in Erlang: the link is
  * what the compiler asks for.  The main process cannot be linked to: its
- * jobs are not linked, and it learns of a failure from the DOWN.
+ * jobs are not linked, and a DOWN alone would not do, as a job may end
+ * before main monitors it (noproc, as for a PID that never was a job).
+ * So a job of main's reports its own failure: a terminate callback,
+ * which runs for every end, kills included, sends an empty SNOW_MSG_JOB
+ * unless the result went out.  It is set twice, by the job as it starts
+ * and by the spawn once it has the PID: each covers the other's gap.
  */
 #include "config.h"
 
@@ -27,35 +32,75 @@ struct job_start {
 	void *env;
 	uint64_t caller;
 	uint8_t link;		/* the caller is an actor */
+	uint8_t answered;	/* its result went out (set by the job) */
 };
+
+/* Send the caller a job message of len bytes from data, keyed with the
+ * job's PID; false when there is no memory for it. */
+static bool
+job_answer(struct sn_proc *self, const void *data, uint64_t len)
+{
+	struct job_start *js = (struct job_start *)self->args;
+	struct sn_msg *m = sn_msg_alloc(SNOW_MSG_JOB, len, 1);
+
+	if (m == NULL)
+		return false;
+	if (len > 0)
+		memcpy(m->data, data, len);
+	sn_msg_keys(m)[0] = self->pid;
+	/* Nothing between here and the delivery can switch, so a kill
+	 * cannot come between the flag and the result. */
+	js->answered = 1;
+	sn_actor_send_msg(js->caller, m);
+	return true;
+}
+
+/* A terminate callback: a job of main's that ends without a result says
+ * so with an empty job message (without memory for it, main hears a
+ * DOWN, ESRCH).  It is the job's own args that say which. */
+static void
+job_ended(const void *state, const void *reason)
+{
+	struct sn_proc *self = sn_sched_current();
+	const struct job_start *js = self->args;
+
+	(void)state;
+	(void)reason;
+	if (!js->answered)
+		(void)job_answer(self, NULL, 0);
+}
 
 static void
 job_main(const void *arg)
 {
 	const struct job_start *js = arg;
 	struct sn_proc *self = sn_sched_current();
-	struct sn_msg *m;
 	int64_t result;
 
 	/* From inside, before fn runs: a link made by the caller after the
 	 * spawn could find a quick job gone, and end its caller (noproc). */
 	if (js->link)
 		(void)sn_actor_link(self, js->caller);
+	else
+		(void)sn_actor_set_terminate(self->pid, job_ended, true);
 	result = js->fn(js->env);
-	m = sn_msg_alloc(SNOW_MSG_JOB, sizeof(result), 1);
-	if (m == NULL)
+	if (!job_answer(self, &result, sizeof(result)))
 		sn_sched_exit(self, SNOW_EXIT_ERROR);	/* heard as a failure */
-	memcpy(m->data, &result, sizeof(result));
-	sn_msg_keys(m)[0] = self->pid;
-	sn_actor_send_msg(js->caller, m);
 }
 
 uint64_t
 sn_job_async(struct sn_proc *self, snow_job_fn fn, void *env)
 {
-	struct job_start js = { fn, env, self->pid, !self->on_thread };
+	struct job_start js = { fn, env, self->pid, !self->on_thread, 0 };
+	uint64_t pid;
 
-	return sn_sched_spawn(job_main, &js, sizeof(js), SNOW_PRIO_NORMAL);
+	pid = sn_sched_spawn(job_main, &js, sizeof(js), SNOW_PRIO_NORMAL);
+	/* The job sets its callback as it starts, but a kill can come
+	 * before that; and it may have ended before this (ESRCH): then it
+	 * had set it.  Neither replaces one that fn set itself. */
+	if (pid != 0 && !js.link)
+		(void)sn_actor_set_terminate(pid, job_ended, true);
+	return pid;
 }
 
 struct job_wait {
@@ -116,8 +161,12 @@ sn_job_await(struct sn_proc *self, uint64_t job, int64_t timeout_ms,
 	got = sn_actor_receive_match(self, job_over, &w, timeout_ms, err);
 	if (got == NULL || got->tag != SNOW_MSG_DOWN)
 		(void)sn_demonitor(self, w.ref);
-	if (got == NULL || got->tag == SNOW_MSG_JOB)
+	if (got == NULL || (got->tag == SNOW_MSG_JOB && got->len > 0))
 		return got;
+	if (got->tag == SNOW_MSG_JOB) {		/* main's, failed */
+		*err = ECANCELED;
+		return NULL;
+	}
 	memcpy(&reason, got->data + sizeof(uint64_t) *
 	    (got->tag == SNOW_MSG_DOWN ? 2 : 1), sizeof(reason));
 	*err = reason == SNOW_EXIT_NOPROC ? ESRCH : ECANCELED;

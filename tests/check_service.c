@@ -363,6 +363,16 @@ trapping_job_caller(const void *arg)
 	    "killed job: snow_errno() %d", snow_errno());
 }
 
+/* Wait until pid has ended. */
+static void
+gone(uint64_t pid)
+{
+	struct snow_process_info info;
+
+	while (snow_process_info(pid, &info) == 0)
+		sleep_ms(1);
+}
+
 /* Does not trap: its failing job ends it, as in Erlang. */
 static void
 linked_job_caller(const void *arg)
@@ -389,8 +399,24 @@ START_TEST(failed_jobs_are_errors_or_end_their_caller)
 	ck_assert_ptr_nonnull(m);
 	d = (const void *)m->data;
 	ck_assert_uint_eq(d->reason, SNOW_EXIT_LINKED);
-	/* Main's jobs are not linked: a failure is ECANCELED here too. */
+	/* Main's jobs are not linked: a failure is ECANCELED here too,
+	 * also when the job ended before the await (so before its monitor),
+	 * and when it was killed. */
 	job = snow_job_async(fails_with_error, NULL);
+	errno = 0;
+	ck_assert_ptr_null(snow_job_await(job));
+	ck_assert_int_eq(snow_errno(), ECANCELED);
+	job = snow_job_async(fails_with_error, NULL);
+	gone(job);
+	errno = 0;
+	ck_assert_ptr_null(snow_job_await(job));
+	ck_assert_int_eq(snow_errno(), ECANCELED);
+	errno = 0;
+	ck_assert_ptr_null(snow_job_await(job));	/* heard already */
+	ck_assert_int_eq(snow_errno(), ESRCH);
+	job = snow_job_async(sleeps_long, NULL);
+	ck_assert_int_eq(snow_actor_kill(job), 0);
+	gone(job);
 	errno = 0;
 	ck_assert_ptr_null(snow_job_await(job));
 	ck_assert_int_eq(snow_errno(), ECANCELED);

@@ -36,6 +36,7 @@ static _Atomic uint64_t kid_pid[KIDS];
 static _Atomic int behaviour[KIDS];
 static _Atomic int end_order[KIDS];
 static _Atomic int ends;
+static _Atomic int fail_gate;	/* B_FAIL_AT_ONCE waits for it to open */
 
 static void
 record_end(const void *state, const void *reason)
@@ -56,8 +57,11 @@ kid(const void *arg)
 	(void)snow_actor_set_state((void *)(intptr_t)i, NULL);
 	(void)snow_actor_set_terminate(snow_actor_self(), record_end);
 	atomic_fetch_add(&starts[i], 1);
-	if (atomic_load(&behaviour[i]) == B_FAIL_AT_ONCE)
+	if (atomic_load(&behaviour[i]) == B_FAIL_AT_ONCE) {
+		while (!atomic_load(&fail_gate))
+			(void)snow_actor_receive(1);	/* nothing comes */
 		snow_actor_exit(snow_actor_self(), SNOW_EXIT_ERROR);
+	}
 	if (atomic_load(&behaviour[i]) == B_TRAP_AND_IGNORE)
 		(void)snow_actor_trap_exit();
 	while ((m = snow_actor_receive(-1)) != NULL) {
@@ -95,6 +99,7 @@ reset_kids(void)
 		atomic_store(&end_order[i], -1);
 	}
 	atomic_store(&ends, 0);
+	atomic_store(&fail_gate, 1);
 }
 
 /* Wait until kid i has started n times (and recorded its PID). */
@@ -377,9 +382,12 @@ START_TEST(nested_supervisors_restart_at_both_levels)
 	    .sup = &nested_spec };
 	top[1] = kid_spec(1, SNOW_RESTART_PERMANENT);
 	atomic_store(&behaviour[0], B_FAIL_AT_ONCE);
+	atomic_store(&fail_gate, 0);	/* or it could give up before the
+					 * monitor, whose DOWN is then noproc */
 	init_ok(2);
 	sup = start_sup(SNOW_SUP_ONE_FOR_ONE, 5, 60, top, 2);
 	ref = snow_process_monitor(sup);
+	atomic_store(&fail_gate, 1);
 	ck_assert_uint_eq(down_reason(ref), SNOW_EXIT_SHUTDOWN);
 	ck_assert_int_eq(atomic_load(&starts[0]), 12);
 	ck_assert_int_le(atomic_load(&starts[1]), 1);

@@ -384,8 +384,12 @@ typedef int64_t (*snow_job_fn)(void *env);
 
 /*
  * Run fn(env) in a new actor, linked to the calling actor (a failure of
- * the job ends a caller that does not trap exits, as in Erlang; jobs of
- * the main thread are not linked).  Returns the job's PID, or 0 with
+ * the job ends a caller that does not trap exits, as in Erlang).  Jobs of
+ * the main thread are not linked: such a job reports its failure through
+ * a terminate callback of the runtime's, so an await after it ended is
+ * ECANCELED all the same; a terminate callback that fn sets on its own
+ * actor replaces that one (a failure is then ESRCH once the job has
+ * ended, as for a PID that was never a job).  Returns the job's PID, or 0 with
  * errno: EINVAL (fn NULL), EPERM (not called from an actor or the main
  * thread), ENOMEM, EAGAIN (shutting down).
  */
