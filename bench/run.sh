@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark harness behind `make bench`.
 #
-# Runs every workload on snow-rt, Go and Erlang, side by side in one run:
+# Runs every workload on snow-rt and its peers (Go, Erlang, CAF,
+# Boost.Fiber, Tokio; see the README for how each is configured), side by
+# side in one run:
 # a warm-up of each, then RUNS rounds that alternate the systems, for one
 # worker and for all cores.  Prints and writes a table of median wall time
 # (min-max), peak RSS, and the ratio snow-rt / peer (below 1: snow-rt is
@@ -36,24 +38,59 @@ mkdir -p "$out"
 bin=$build/bench
 ncpu=$(nproc)
 
-# ---- tools: Debian's golang-go and erlang-nox ----
+# ---- tools: Debian's packages for each peer ----
+# Go and Erlang are always measured.  CAF, Boost.Fiber and Tokio are
+# installed when missing (as root); in --quick mode a peer whose packages
+# cannot be installed is left out, with a message, so that CI without a
+# package mirror still checks the rest.
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+install_pkgs() {
+	[ "$(id -u)" -eq 0 ] || { echo "bench: need $* (apt-get install them, or run as root)" >&2; return 1; }
+	echo "bench: installing $*" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
 need=()
 command -v go >/dev/null || need+=(golang-go)
 command -v erl >/dev/null && command -v erlc >/dev/null || need+=(erlang-nox)
-if [ ${#need[@]} -gt 0 ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "bench: need ${need[*]} (apt-get install them, or run as root)" >&2
-		exit 1
-	fi
-	echo "bench: installing ${need[*]}" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+[ ${#need[@]} -eq 0 ] || install_pkgs "${need[@]}" || exit 1
 
-echo "bench: building the Go and Erlang peers" >&2
+# peer NAME PACKAGES...: whether NAME's packages are here (installing them).
+peer_ready() {
+	local name=$1 missing=() p
+	shift
+	for p in "$@"; do have_pkg "$p" || missing+=("$p"); done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	install_pkgs "${missing[@]}" && return 0
+	[ $quick = 1 ] || { echo "bench: cannot install ${missing[*]} for $name" >&2; exit 1; }
+	echo "bench: leaving $name out (${missing[*]} missing)" >&2
+	return 1
+}
+
+echo "bench: building the peers" >&2
 export GOCACHE=$out/gocache GOPATH=$out/gopath GOFLAGS=-mod=mod GO111MODULE=on GOPROXY=off
 (cd "$srcdir/bench/go" && go build -o "$bin/peer-go" .)
 erlc -o "$bin" "$srcdir/bench/erlang/peer_bench.erl"
+systems="snow-rt go erlang"
+if peer_ready CAF g++ libcaf-dev; then
+	g++ -O2 -std=c++17 -o "$bin/peer-caf" "$srcdir/bench/caf/peer.cpp" -lcaf_core -pthread
+	systems+=" caf"
+fi
+if peer_ready Boost.Fiber g++ libboost-fiber-dev; then
+	g++ -O2 -std=c++17 -o "$bin/peer-fiber" "$srcdir/bench/fiber/peer.cpp" \
+	    -lboost_fiber -lboost_context -pthread
+	systems+=" fiber"
+fi
+if peer_ready Tokio cargo rustc librust-tokio-dev; then
+	# Offline, against the crates Debian installs: bench/tokio/.cargo
+	# says where, which is why cargo runs from there.  Debian's cargo
+	# and rustc by path, not whatever rustup put first in PATH.
+	(cd "$srcdir/bench/tokio" && CARGO_HOME="$out/cargo-home" \
+	    CARGO_TARGET_DIR="$out/tokio-target" RUSTC=/usr/bin/rustc \
+	    /usr/bin/cargo build --release --offline --locked -q)
+	cp "$out/tokio-target/release/peer-tokio" "$bin/peer-tokio"
+	systems+=" tokio"
+fi
 
 # ---- one measured run ----
 # run SYSTEM WORKLOAD SIZE WORKERS -> appends "system workload workers
@@ -65,7 +102,7 @@ run() {
 	local cmd=()
 	case $sys in
 	snow-rt) cmd=("$bin/snow-bench" "$wl" "$size" "$workers") ;;
-	go) cmd=("$bin/peer-go" "$wl" "$size" "$workers") ;;
+	go|caf|fiber|tokio) cmd=("$bin/peer-$sys" "$wl" "$size" "$workers") ;;
 	erlang) cmd=(erl +S "$workers:$workers" +P 4000000 -noshell -pa "$bin"
 		-s peer_bench main "$wl" "$size" -s init stop) ;;
 	esac
@@ -101,7 +138,6 @@ else
 fi
 workers_list="1"
 [ "$ncpu" -gt 1 ] && workers_list="1 $ncpu"
-systems="snow-rt go erlang"
 
 for ws in $sizes; do
 	wl=${ws%%=*}; size=${ws#*=}
@@ -120,22 +156,37 @@ for ws in $sizes; do
 done
 
 # ---- the table ----
+# The peers' versions, as measured.
+versions() {
+	local v
+	v="$(go version | awk '{print $3}'), Erlang/OTP $(erl -noshell -eval 'io:format("~s",[erlang:system_info(otp_release)]),halt().')"
+	case " $systems " in *" caf "*) v+=", CAF $(dpkg-query -W -f='${Version}' libcaf-dev | sed 's/[-+].*//')" ;; esac
+	case " $systems " in *" fiber "*) v+=", Boost.Fiber $(dpkg-query -W -f='${Version}' libboost-fiber-dev | sed 's/[-+].*//')" ;; esac
+	case " $systems " in *" tokio "*) v+=", Tokio $(awk '/name = "tokio"/ { getline; gsub(/[^0-9.]/, ""); print }' "$srcdir/bench/tokio/Cargo.lock") ($(/usr/bin/rustc --version | awk '{print $1, $2}'))" ;; esac
+	echo "$v"
+}
 table=$out/results.md
 {
 	echo "Measured $(date -u +%Y-%m-%d) on $(uname -m), $ncpu CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r)"
-	echo "snow-rt $(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"/\1/p' "$build/config.h") ($(grep -q 'define SNOW_CONTEXT_FAST 1' "$build/config.h" && echo fast || echo ucontext) context switch), $(go version | awk '{print $3}'), Erlang/OTP $(erl -noshell -eval 'io:format("~s",[erlang:system_info(otp_release)]),halt().')"
+	echo "snow-rt $(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"/\1/p' "$build/config.h") ($(grep -q 'define SNOW_CONTEXT_FAST 1' "$build/config.h" && echo fast || echo ucontext) context switch), $(versions)"
 	echo "Median of $runs runs after a warm-up (min-max); ratio = snow-rt / peer, below 1 means snow-rt is faster (or smaller)."
 	echo "Last column: a cache line's round trip between two CPUs (bench/corelat), after each snow-rt run; where the host placed the CPUs far apart it is several times higher, and snow-rt's hand-offs between threads slow with it."
 	echo
-	echo "| workload | workers | snow-rt | Go | Erlang | snow/Go | snow/Erlang | peak RSS MiB snow / Go / Erlang | core round trip ns (min-max) |"
-	echo "|---|---|---|---|---|---|---|---|---|"
-	awk -v runs="$runs" '
+	awk -v runs="$runs" -v systems="$systems" '
 	function median(a, n,   i, j, t) {
 		for (i = 2; i <= n; i++)
 			for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
 		return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
 	}
 	function fmt(ns) { return ns >= 1e9 ? sprintf("%.2f s", ns/1e9) : sprintf("%.1f ms", ns/1e6) }
+	# Median of column c (t: time, x: extra, r: rss) of key k; lo, hi too.
+	function stat(k, c,   j, m) {
+		m = n[k]
+		for (j = 1; j <= m; j++) v[j] = (c == "t" ? t[k, j] : c == "x" ? x[k, j] : r[k, j])
+		lo = hi = v[1]
+		for (j = 2; j <= m; j++) { if (v[j] < lo) lo = v[j]; if (v[j] > hi) hi = v[j] }
+		return median(v, m)
+	}
 	{
 		key = $2 " " $3
 		if (!(key in seen)) { seen[key] = 1; order[++nk] = key }
@@ -145,33 +196,37 @@ table=$out/results.md
 		if ($6 != "-") { split($6, kv, "="); x[k, n[k]] = kv[2]; xname[key] = kv[1] }
 	}
 	END {
-		split("snow-rt go erlang", sys, " ")
+		ns = split(systems, sys, " ")
+		split("snow-rt Go Erlang CAF Boost.Fiber Tokio", shown, " ")
+		split("snow-rt go erlang caf fiber tokio", ids, " ")
+		for (i in ids) label[ids[i]] = shown[i]
+		head = "| workload | workers"; rule = "|---|---"
+		for (s = 1; s <= ns; s++) { head = head " | " label[sys[s]]; rule = rule "|---" }
+		for (s = 2; s <= ns; s++) { head = head " | snow/" label[sys[s]]; rule = rule "|---" }
+		rss = "peak RSS MiB"
+		for (s = 1; s <= ns; s++) rss = rss (s == 1 ? " " : " / ") label[sys[s]]
+		print head " | " rss " | core round trip ns (min-max) |"
+		print rule "|---|---|"
 		for (i = 1; i <= nk; i++) {
 			key = order[i]; split(key, kw, " ")
-			line = "| " kw[1] " | " kw[2]
-			for (s = 1; s <= 3; s++) {
-				k = key " " sys[s]; m = n[k]
+			line = "| " kw[1] " | " kw[2]; rl = ""
+			for (s = 1; s <= ns; s++) {
+				k = key " " sys[s]
+				if (n[k] == 0) { med[s] = 0; line = line " | -"; rl = rl (s > 1 ? " / " : "") "-"; continue }
 				if (xname[key] == "rss_per_actor_bytes") {
-					for (j = 1; j <= m; j++) v[j] = x[k, j]
-					med[s] = median(v, m)
-					lo = hi = x[k, 1]
-					for (j = 1; j <= m; j++) { if (x[k,j] < lo) lo = x[k,j]; if (x[k,j] > hi) hi = x[k,j] }
+					med[s] = stat(k, "x")
 					line = line sprintf(" | %d B/actor (%d-%d)", med[s], lo, hi)
 				} else {
-					for (j = 1; j <= m; j++) v[j] = t[k, j]
-					med[s] = median(v, m)
-					lo = hi = t[k, 1]
-					for (j = 1; j <= m; j++) { if (t[k,j] < lo) lo = t[k,j]; if (t[k,j] > hi) hi = t[k,j] }
+					med[s] = stat(k, "t")
 					line = line " | " fmt(med[s]) " (" fmt(lo) "-" fmt(hi) ")"
-					if (xname[key] == "msgs_per_sec") {
-						for (j = 1; j <= m; j++) v[j] = x[k, j]
-						line = line sprintf(", %.2f M msgs/s", median(v, m) / 1e6)
-					}
+					if (xname[key] == "msgs_per_sec")
+						line = line sprintf(", %.2f M msgs/s", stat(k, "x") / 1e6)
 				}
-				for (j = 1; j <= m; j++) v[j] = r[k, j]
-				rss[s] = median(v, m) / 1024
+				rl = rl (s > 1 ? " / " : "") sprintf("%.0f", stat(k, "r") / 1024)
 			}
-			line = line sprintf(" | %.2f | %.2f | %.0f / %.0f / %.0f |", med[1]/med[2], med[1]/med[3], rss[1], rss[2], rss[3])
+			for (s = 2; s <= ns; s++)
+				line = line (med[s] > 0 ? sprintf(" | %.2f", med[1] / med[s]) : " | -")
+			line = line " | " rl " |"
 			m = nl[key]
 			for (j = 1; j <= m; j++) v[j] = lat[key, j]
 			lo = hi = lat[key, 1]
@@ -190,10 +245,20 @@ table=$out/results.md
 cat "$table"
 
 if command -v gnuplot >/dev/null; then
-	# snow-rt / peer time ratios, one bar pair per workload and worker count.
-	grep '^| [a-z]' "$table" | grep -v resident | awk -F'|' '{gsub(/ /,"",$2); gsub(/ /,"",$3); print $2 "/" $3, $7, $8}' > "$out/ratios.dat"
+	# snow-rt / peer time ratios, one bar group per workload and worker
+	# count, a bar per peer.
+	nsys=$(wc -w <<<"$systems")
+	grep '^| [a-z]' "$table" | grep -v resident | awk -F'|' -v ns="$nsys" '{
+		gsub(/ /, "", $2); gsub(/ /, "", $3); line = $2 "/" $3
+		for (i = 4 + ns; i <= 2 + 2 * ns; i++) line = line " " ($i + 0)
+		print line }' > "$out/ratios.dat"
+	plot="" col=2 xtic=":xtic(1)"
+	for sys in ${systems#snow-rt }; do
+		plot+="${plot:+, }\"$out/ratios.dat\" using $col$xtic title \"vs $sys\""
+		col=$((col + 1)) xtic=""
+	done
 	gnuplot <<EOG
-set terminal png size 900,480
+set terminal png size 1100,480
 set output "$out/results.png"
 set title "snow-rt time / peer time (below 1: snow-rt faster)"
 set style data histograms
@@ -201,7 +266,7 @@ set style fill solid 0.8
 set boxwidth 0.9
 set yrange [0:*]
 set xtics rotate by -30
-plot "$out/ratios.dat" using 2:xtic(1) title "vs Go", "" using 3 title "vs Erlang", 1 with lines notitle lt -1
+plot $plot, 1 with lines notitle lt -1
 EOG
 	echo "bench: chart in $out/results.png" >&2
 fi
