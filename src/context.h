@@ -15,8 +15,10 @@
  *    the workers' mask (sn_ctx_actor_sigmask), whatever thread made it,
  *    or a switch into it would unblock signals on the worker.
  *
- * Contexts are switched only between a worker and an actor, and a context
- * may be resumed on another thread than the one that suspended it.
+ * Contexts are switched between a worker and an actor, and from one actor
+ * straight to another on the same worker (scheduler.c's hand-over); a
+ * context may be resumed on another thread than the one that suspended
+ * it.
  *
  * Under AddressSanitizer and ThreadSanitizer every switch is announced to
  * the sanitizer (start/finish_switch_fiber, tsan fibers), which otherwise

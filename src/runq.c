@@ -121,7 +121,7 @@ overflow_pop(struct sn_runq *q)
 }
 
 struct sn_proc *
-sn_runq_pop(struct sn_runq *q)
+sn_runq_pop_slow(struct sn_runq *q)
 {
 	struct sn_proc *p;
 
@@ -137,8 +137,3 @@ sn_runq_pop(struct sn_runq *q)
 	return p;
 }
 
-size_t
-sn_runq_size(struct sn_runq *q)
-{
-	return ck_ring_size(&q->ring) + sn_load(&q->ov_count);
-}

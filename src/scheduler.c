@@ -28,6 +28,7 @@
 #define SN_PID_BLOCK	256	/* PIDs a worker takes from the counter at once */
 #define SN_NEXT_STREAK	32	/* picks in a row from the next slot */
 #define SN_NEXT_HUNGRY	256	/* empty picks before a thief takes a next slot */
+#define SN_DIRECT_MAX	64	/* hand-overs in a row before a trip to the loop */
 
 /* The lock and the futex word live as long as the process: a spawn that
  * races a shutdown may still signal through them. */
@@ -46,46 +47,6 @@ sn_worker_self(void)
 	 * calls even with link-time optimisation. */
 	__asm__ __volatile__("" ::: "memory");
 	return tls_worker;
-}
-
-/* ---- Actors' side of a switch ---- */
-
-/* Hand the worker back control; returns when rescheduled, maybe on
- * another worker. */
-static void
-switch_out(struct sn_proc *p, int reason)
-{
-	struct sn_worker *w = sn_worker_self();
-
-	w->reason = reason;
-	sn_ctx_switch(&p->ctx, &w->ctx);
-}
-
-/*
- * Every actor context starts here and stays here across reuses: when the
- * function returns, the block goes back to the pool with this loop parked,
- * and the next spawn that takes it resumes the loop with a new actor.
- */
-SN_NORETURN void
-sn_sched_proc_main(void *arg)
-{
-	struct sn_proc *p = arg;
-	uint8_t pending;
-
-	for (;;) {
-		/* Killed before it first ran: it still ends, but never runs. */
-		pending = atomic_load_explicit(&p->exit_pending,
-		    memory_order_acquire);
-		if (sn_unlikely(p->ending == SN_ENDING_TERMINATE)) {
-			sn_actor_terminate(p);	/* back from its end */
-		} else if (pending != 0) {
-			p->exit_reason = (uint8_t)(pending - 1);
-		} else {
-			p->fn(p->args);
-			p->exit_reason = SNOW_EXIT_NORMAL;
-		}
-		switch_out(p, SN_SWITCH_EXIT);
-	}
 }
 
 /* Arm tm on w, the worker this actor runs on; a new earliest deadline may
@@ -319,8 +280,21 @@ park_commit(struct sn_worker *w, struct sn_proc *p, uint64_t word)
 	}
 }
 
+/* What is left to do with p once it is off its stack, by why it left. */
 static void
-run(struct sn_worker *w, struct sn_proc *p)
+settle(struct sn_worker *w, struct sn_proc *p, int reason, uint64_t word)
+{
+	if (reason == SN_SWITCH_EXIT)
+		release(w, p);
+	else if (reason == SN_SWITCH_WAIT)
+		park_commit(w, p, word);
+	else
+		requeue(w, p);
+}
+
+/* Make p the actor running on w, its stack back if it hibernated. */
+static inline void
+slice_begin(struct sn_worker *w, struct sn_proc *p)
 {
 	if (sn_unlikely(atomic_load_explicit(&p->hib_state,
 	    memory_order_relaxed) != SN_HIB_LIVE))
@@ -329,20 +303,32 @@ run(struct sn_worker *w, struct sn_proc *p)
 	atomic_store_explicit(&p->state, SN_RUNNING, memory_order_relaxed);
 	sn_budget = p->reductions;
 	sn_count(&w->n_switches, 1);
-	sn_ctx_switch(&w->ctx, &p->ctx);
-	w->current = NULL;
-	/* One writer at a time (whoever runs p): no read-modify-write. */
+}
+
+/* Add up the reductions of the slice p ends: one writer at a time
+ * (whoever runs p), so no read-modify-write. */
+static inline void
+slice_end(struct sn_proc *p)
+{
 	atomic_store_explicit(&p->reds, atomic_load_explicit(&p->reds,
 	    memory_order_relaxed) + (uint64_t)(p->reductions - sn_budget),
 	    memory_order_relaxed);
-	sn_budget = INT32_MAX;
+}
+
+/*
+ * Run p until an actor switches back to the loop: p itself, or the last
+ * of the actors it and its successors handed the worker to.
+ */
+static void
+run(struct sn_worker *w, struct sn_proc *p)
+{
+	slice_begin(w, p);
+	sn_ctx_switch(&w->ctx, &p->ctx);
+	p = w->current;
+	w->current = NULL;
+	w->direct = 0;
 	/* Only now, off its stack, may the actor be seen by other workers. */
-	if (w->reason == SN_SWITCH_EXIT)
-		release(w, p);
-	else if (w->reason == SN_SWITCH_WAIT)
-		park_commit(w, p, w->park_word);
-	else
-		requeue(w, p);
+	settle(w, p, w->reason, w->park_word);
 }
 
 /*
@@ -519,6 +505,161 @@ sn_sched_worker_main(void *arg)
 	return NULL;
 }
 
+/* ---- Actors' side of a switch ----
+ *
+ * An actor that stops (yields, parks) hands its worker straight to the
+ * next runnable actor when there is one: one switch, where going through
+ * the worker loop costs two, plus the loop's checks between them, most
+ * of what a yield costs.  The catch: the actor that stopped must not be
+ * requeued, nor its park published, while its stack is still in use, or
+ * another worker could take it and resume it under us.  So it leaves
+ * that to whoever runs next on this worker: the actor it switched to
+ * settles it first thing (settle_handoff), as Go's mcall runs a function
+ * on the scheduler's stack and Boost.Context's ontop_fcontext runs one on
+ * top of the resumed context.
+ *
+ * An actor that ends hands over too; the one it hands to releases it
+ * with no actor current, as the loop does, since releasing runs the
+ * program's state destructor.  Every SN_DIRECT_MAX-th stop in a row, and
+ * any stop while this worker has timers, goes through the loop, which
+ * fires timers between picks.  An actor that yields with nothing else
+ * to run goes on at once.
+ */
+
+/*
+ * Release an actor that ended and handed over, as the loop would: with no
+ * actor current, so that the program's state destructor, which release
+ * runs, is not taken for the actor whose stack it happens to run on.
+ */
+static SN_NOINLINE void
+settle_exit(struct sn_worker *w, struct sn_proc *prev)
+{
+	struct sn_proc *running = w->current;
+	int32_t budget = sn_budget;
+
+	w->current = NULL;
+	sn_budget = INT32_MAX;
+	release(w, prev);
+	w->current = running;
+	sn_budget = budget;
+}
+
+/* Back on an actor's stack after a switch: settle the actor that handed
+ * this worker over, if one did. */
+static inline void
+settle_handoff(void)
+{
+	struct sn_worker *w = sn_worker_self();
+	struct sn_proc *prev = w->handoff;
+
+	if (prev == NULL)
+		return;
+	w->handoff = NULL;
+	if (sn_unlikely(w->reason == SN_SWITCH_EXIT))
+		settle_exit(w, prev);
+	else
+		settle(w, prev, w->reason, w->park_word);
+}
+
+/* Hand the worker loop back control; returns when rescheduled, maybe on
+ * another worker. */
+static void
+switch_out(struct sn_proc *p, int reason)
+{
+	struct sn_worker *w = sn_worker_self();
+
+	slice_end(p);
+	sn_budget = INT32_MAX;		/* the loop is no actor */
+	w->reason = reason;
+	sn_ctx_switch(&p->ctx, &w->ctx);
+	settle_handoff();
+}
+
+/* Switch from p straight to q, picked for this worker; q settles p. */
+static void
+hand_over(struct sn_worker *w, struct sn_proc *p, struct sn_proc *q,
+    int reason)
+{
+	slice_end(p);
+	w->handoff = p;
+	w->reason = reason;
+	w->direct++;
+	slice_begin(w, q);
+	sn_ctx_switch(&p->ctx, &q->ctx);
+	settle_handoff();
+}
+
+/* May the actor stopping now hand over, rather than go to the loop? */
+static inline bool
+may_hand_over(struct sn_worker *w)
+{
+	return w->direct < SN_DIRECT_MAX && !timers_pending(w);
+}
+
+/* p has ended (or ends for its terminate callback to run): off it. */
+static void
+exit_turn(struct sn_worker *w, struct sn_proc *p)
+{
+	struct sn_proc *q;
+
+	if (may_hand_over(w) && (q = pick(w, false)) != NULL)
+		hand_over(w, p, q, SN_SWITCH_EXIT);
+	else
+		switch_out(p, SN_SWITCH_EXIT);
+}
+
+/*
+ * Every actor context starts here and stays here across reuses: when the
+ * function returns, the block goes back to the pool with this loop parked,
+ * and the next spawn that takes it resumes the loop with a new actor.
+ */
+SN_NORETURN void
+sn_sched_proc_main(void *arg)
+{
+	struct sn_proc *p = arg;
+	uint8_t pending;
+
+	settle_handoff();		/* its first switch may be a hand-over */
+	for (;;) {
+		/* Killed before it first ran: it still ends, but never runs. */
+		pending = atomic_load_explicit(&p->exit_pending,
+		    memory_order_acquire);
+		if (sn_unlikely(p->ending == SN_ENDING_TERMINATE)) {
+			sn_actor_terminate(p);	/* back from its end */
+		} else if (pending != 0) {
+			p->exit_reason = (uint8_t)(pending - 1);
+		} else {
+			p->fn(p->args);
+			p->exit_reason = SNOW_EXIT_NORMAL;
+		}
+		exit_turn(sn_worker_self(), p);
+	}
+}
+
+/*
+ * p stops for a turn: to the next actor, to the loop when it must, or on
+ * at once when nothing else is runnable here.
+ */
+static void
+yield_turn(struct sn_worker *w, struct sn_proc *p)
+{
+	struct sn_proc *q;
+
+	if (!may_hand_over(w)) {
+		switch_out(p, SN_SWITCH_YIELD);
+		return;
+	}
+	q = pick(w, false);
+	if (q != NULL) {
+		hand_over(w, p, q, SN_SWITCH_YIELD);
+		return;
+	}
+	slice_end(p);			/* a new slice, on the spot */
+	sn_budget = p->reductions;
+	sn_count(&w->n_switches, 1);	/* a slice, if not a switch */
+	w->direct++;
+}
+
 /* ---- Yielding, parking, waking ---- */
 
 void
@@ -530,7 +671,7 @@ sn_sched_yield(void)
 	if (w == NULL || w->current == NULL)
 		return;
 	p = w->current;
-	switch_out(p, SN_SWITCH_YIELD);
+	yield_turn(w, p);
 	sn_actor_check_exit(p);
 }
 
@@ -547,6 +688,7 @@ sn_sched_park(struct sn_proc *p, unsigned kind, uint64_t deadline)
 {
 	struct sn_worker *w = sn_worker_self();
 	uint64_t seq = ++p->wait_seq;
+	struct sn_proc *q;
 
 	uint64_t word = seq << SN_WAIT_SEQ_SHIFT | kind;
 
@@ -567,7 +709,10 @@ sn_sched_park(struct sn_proc *p, unsigned kind, uint64_t deadline)
 	w->park_word = word;
 	atomic_store_explicit(&p->park_gen, sn_load(&sn_rt.hib_gen),
 	    memory_order_relaxed);
-	switch_out(p, SN_SWITCH_WAIT);
+	if (may_hand_over(w) && (q = pick(w, false)) != NULL)
+		hand_over(w, p, q, SN_SWITCH_WAIT);
+	else
+		switch_out(p, SN_SWITCH_WAIT);
 	return 0;
 }
 
@@ -626,11 +771,11 @@ sn_sched_exit(struct sn_proc *p, uint8_t reason)
 	if (p->ending == SN_ENDING_NO)
 		p->exit_reason = reason;	/* the first reason stays */
 	p->abandoned = 1;
-	switch_out(p, SN_SWITCH_EXIT);
+	exit_turn(sn_worker_self(), p);
 	/* Resumed only to run its terminate callback, on top of the frames
 	 * it left; then it ends for good. */
 	sn_actor_terminate(p);
-	switch_out(p, SN_SWITCH_EXIT);
+	exit_turn(sn_worker_self(), p);
 	abort();	/* an ended actor is never resumed */
 }
 
@@ -672,6 +817,6 @@ sn_budget_spent(void)
 	}
 	p = w->current;
 	sn_count(&w->n_preempted, 1);
-	switch_out(p, SN_SWITCH_YIELD);
+	yield_turn(w, p);
 	sn_actor_check_exit(p);
 }

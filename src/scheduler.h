@@ -52,6 +52,8 @@ struct sn_worker {
 	struct sn_proc *current;	/* the actor running here, or NULL */
 	int reason;			/* enum sn_switch_reason */
 	uint64_t park_word;		/* the wait word of a parking actor */
+	struct sn_proc *handoff;	/* stopped, for the next to settle */
+	unsigned direct;		/* hand-overs since the loop ran */
 	unsigned id;
 	uint64_t tick;			/* picks so far, for fairness */
 	uint64_t rng;			/* victim selection */

@@ -154,12 +154,6 @@ sn_timers_add(struct sn_timers *t, const struct sn_timer *tm)
 	return 0;
 }
 
-uint64_t
-sn_timers_next(struct sn_timers *t)
-{
-	return atomic_load_explicit(&t->next_due, memory_order_relaxed);
-}
-
 int
 sn_timers_pop_due(struct sn_timers *t, uint64_t now, struct sn_timer *out)
 {

@@ -810,7 +810,8 @@ SNOW_API void *snow_function_lookup(const char *name, uint64_t len);
 struct snow_rt_stats {
 	uint64_t spawned;	/* actors created */
 	uint64_t exited;	/* actors that ran to completion */
-	uint64_t switches;	/* switches into actors */
+	uint64_t switches;	/* slices run: switches into actors, and
+				 * yields that went on, nothing else to run */
 	uint64_t preemptions;	/* slices ended by snow_reduction_check() */
 	uint64_t steals;	/* actors taken from another worker's deque */
 	uint64_t stacks_mapped;	/* stacks ever mapped (the rest were reused) */
