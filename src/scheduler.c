@@ -280,14 +280,15 @@ park_commit(struct sn_worker *w, struct sn_proc *p, uint64_t word)
 	}
 }
 
-/* What is left to do with p once it is off its stack, by why it left. */
+/* What is left to do with p once it is off its stack, by why it left
+ * (w->reason, and w->park_word for a park). */
 static void
-settle(struct sn_worker *w, struct sn_proc *p, int reason, uint64_t word)
+settle(struct sn_worker *w, struct sn_proc *p)
 {
-	if (reason == SN_SWITCH_EXIT)
+	if (w->reason == SN_SWITCH_EXIT)
 		release(w, p);
-	else if (reason == SN_SWITCH_WAIT)
-		park_commit(w, p, word);
+	else if (w->reason == SN_SWITCH_WAIT)
+		park_commit(w, p, w->park_word);
 	else
 		requeue(w, p);
 }
@@ -328,7 +329,7 @@ run(struct sn_worker *w, struct sn_proc *p)
 	w->current = NULL;
 	w->direct = 0;
 	/* Only now, off its stack, may the actor be seen by other workers. */
-	settle(w, p, w->reason, w->park_word);
+	settle(w, p);
 }
 
 /*
@@ -558,7 +559,7 @@ settle_handoff(void)
 	if (sn_unlikely(w->reason == SN_SWITCH_EXIT))
 		settle_exit(w, prev);
 	else
-		settle(w, prev, w->reason, w->park_word);
+		settle(w, prev);
 }
 
 /* Hand the worker loop back control; returns when rescheduled, maybe on
@@ -596,16 +597,18 @@ may_hand_over(struct sn_worker *w)
 	return w->direct < SN_DIRECT_MAX && !timers_pending(w);
 }
 
-/* p has ended (or ends for its terminate callback to run): off it. */
+/* p stops for reason (a park, an end): to the next actor, or to the
+ * loop when it must or nothing else is runnable here. */
 static void
-exit_turn(struct sn_worker *w, struct sn_proc *p)
+stop_turn(struct sn_proc *p, int reason)
 {
+	struct sn_worker *w = sn_worker_self();
 	struct sn_proc *q;
 
 	if (may_hand_over(w) && (q = pick(w, false)) != NULL)
-		hand_over(w, p, q, SN_SWITCH_EXIT);
+		hand_over(w, p, q, reason);
 	else
-		switch_out(p, SN_SWITCH_EXIT);
+		switch_out(p, reason);
 }
 
 /*
@@ -632,7 +635,7 @@ sn_sched_proc_main(void *arg)
 			p->fn(p->args);
 			p->exit_reason = SNOW_EXIT_NORMAL;
 		}
-		exit_turn(sn_worker_self(), p);
+		stop_turn(p, SN_SWITCH_EXIT);
 	}
 }
 
@@ -688,7 +691,6 @@ sn_sched_park(struct sn_proc *p, unsigned kind, uint64_t deadline)
 {
 	struct sn_worker *w = sn_worker_self();
 	uint64_t seq = ++p->wait_seq;
-	struct sn_proc *q;
 
 	uint64_t word = seq << SN_WAIT_SEQ_SHIFT | kind;
 
@@ -709,10 +711,7 @@ sn_sched_park(struct sn_proc *p, unsigned kind, uint64_t deadline)
 	w->park_word = word;
 	atomic_store_explicit(&p->park_gen, sn_load(&sn_rt.hib_gen),
 	    memory_order_relaxed);
-	if (may_hand_over(w) && (q = pick(w, false)) != NULL)
-		hand_over(w, p, q, SN_SWITCH_WAIT);
-	else
-		switch_out(p, SN_SWITCH_WAIT);
+	stop_turn(p, SN_SWITCH_WAIT);
 	return 0;
 }
 
@@ -771,11 +770,11 @@ sn_sched_exit(struct sn_proc *p, uint8_t reason)
 	if (p->ending == SN_ENDING_NO)
 		p->exit_reason = reason;	/* the first reason stays */
 	p->abandoned = 1;
-	exit_turn(sn_worker_self(), p);
+	stop_turn(p, SN_SWITCH_EXIT);
 	/* Resumed only to run its terminate callback, on top of the frames
 	 * it left; then it ends for good. */
 	sn_actor_terminate(p);
-	exit_turn(sn_worker_self(), p);
+	stop_turn(p, SN_SWITCH_EXIT);
 	abort();	/* an ended actor is never resumed */
 }
 
