@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "actor.h"
+#include "backpressure.h"
 #include "links.h"
 #include "monitor.h"
 #include "scheduler.h"
+#include "wake.h"
 
 static void post(uint64_t pid, struct sn_msg *m);
 
@@ -19,33 +21,8 @@ static void post(uint64_t pid, struct sn_msg *m);
 static inline void
 push_locked(struct sn_proc *p, struct sn_msg *m)
 {
-	p->mailbox.pushed++;
+	sn_count(&p->mailbox.pushed, 1);
 	sn_mailbox_push(&p->mailbox, m);
-}
-
-/* Which wait kinds a waker may clear, as a mask of 1 << kind. */
-#define WAKE_BY_MSG	(1u << SN_WAIT_MSG)
-#define WAKE_BY_SIGNAL	((1u << SN_WAIT_MSG) | (1u << SN_WAIT_SLEEP))
-
-/*
- * Take the wake of p if it is parked in one of kinds.  Called after
- * publishing what should wake it (a message, a pending exit); the fence
- * pairs with the one in the worker's park_commit().
- */
-static bool
-wake_take(struct sn_proc *p, unsigned kinds)
-{
-	uint64_t word;
-
-	atomic_thread_fence(memory_order_seq_cst);
-	word = atomic_load_explicit(&p->wait, memory_order_relaxed);
-	while ((word & SN_WAIT_KIND_MASK) != 0 &&
-	    (kinds & (1u << (word & SN_WAIT_KIND_MASK))) != 0)
-		if (atomic_compare_exchange_weak(&p->wait, &word, 0)) {
-			sn_sched_woken(p, word);
-			return true;
-		}
-	return false;
 }
 
 /* Mark p to end with reason at its next switch; killed beats the rest. */
@@ -66,7 +43,9 @@ sn_actor_wake_due(struct sn_proc *p, unsigned kind)
 {
 	if (atomic_load_explicit(&p->exit_pending, memory_order_relaxed))
 		return true;
-	return kind == SN_WAIT_MSG && sn_mailbox_ready(&p->mailbox);
+	if (sn_likely(kind == SN_WAIT_MSG))
+		return sn_mailbox_ready(&p->mailbox);
+	return kind == SN_WAIT_MUTE && sn_bp_wake_due(p);
 }
 
 /*
@@ -114,10 +93,10 @@ signal_exit(uint64_t to, uint64_t from, uint8_t reason)
 		m = sn_msg_new(SNOW_MSG_EXIT, &body, sizeof(body));
 	if (m != NULL) {
 		push_locked(p, m);
-		wake = wake_take(p, WAKE_BY_MSG);
+		wake = sn_wake_take(p, SN_WAKE_BY_MSG);
 	} else if (reason != SNOW_EXIT_NORMAL) {
 		pending_set(p, SNOW_EXIT_LINKED);
-		wake = wake_take(p, WAKE_BY_SIGNAL);
+		wake = sn_wake_take(p, SN_WAKE_BY_SIGNAL);
 	}
 	sn_ptable_unlock(held);
 	if (wake)
@@ -224,11 +203,11 @@ sn_actor_exit_signal(uint64_t pid, uint64_t from, uint8_t reason)
 			err = ENOMEM;
 		} else {
 			push_locked(p, m);
-			wake = wake_take(p, WAKE_BY_MSG);
+			wake = sn_wake_take(p, SN_WAKE_BY_MSG);
 		}
 	} else if (reason != SNOW_EXIT_NORMAL) {
 		pending_set(p, reason);
-		wake = wake_take(p, WAKE_BY_SIGNAL);
+		wake = sn_wake_take(p, SN_WAKE_BY_SIGNAL);
 	}
 	sn_ptable_unlock(held);
 	if (wake)
@@ -269,6 +248,7 @@ sn_actor_release(struct sn_proc *p)
 	struct sn_pt_shard *held;
 	struct sn_links links;
 	struct sn_refmap *watchers;
+	struct sn_mute *muted = NULL;
 	uint32_t pos = 0;
 	uint64_t to;
 
@@ -287,6 +267,7 @@ sn_actor_release(struct sn_proc *p)
 			return false;
 		}
 		sn_ptable_remove_held(held, p);
+		muted = sn_bp_take_locked(p);	/* none can come now */
 	}
 	links = p->links;	/* a move: the copy owns any table now */
 	sn_links_init(&p->links);
@@ -310,6 +291,8 @@ sn_actor_release(struct sn_proc *p)
 		p->last = NULL;
 	}
 	sn_mailbox_drain(&p->mailbox);
+	if (sn_unlikely(muted != NULL))
+		sn_bp_release_list(muted);
 	if (sn_unlikely(!sn_links_none(&links))) {
 		while ((to = sn_links_next(&links, &pos)) != 0)
 			signal_exit(to, p->pid, p->exit_reason);
@@ -364,34 +347,43 @@ sn_actor_set_terminate(uint64_t pid, snow_terminate_fn cb, bool only_if_none)
 
 /*
  * Hand m to pid's mailbox, or free it when pid is not alive; m is no
- * longer the caller's.  Returns whether it was delivered.
+ * longer the caller's.  Returns PUSH_DROPPED, or what backpressure did
+ * (enum sn_bp_outcome: always SN_BP_GO when sender is NULL).  sender is
+ * the actor whose send this is, which backpressure may mute, or NULL.
  */
-static bool
-push_to(uint64_t pid, struct sn_msg *m)
+#define PUSH_DROPPED	(-1)
+
+static inline __attribute__((always_inline)) int
+push_to(uint64_t pid, struct sn_msg *m, struct sn_proc *sender)
 {
+	unsigned kinds = SN_WAKE_BY_MSG;
 	struct sn_pt_shard *held;
 	struct sn_proc *p;
+	int bp = SN_BP_GO;
 	bool wake;
 
 	p = sn_ptable_lock(&sn_rt.ptable, pid, &held);
 	if (p == NULL) {
 		sn_msg_free(m);
-		return false;
+		return PUSH_DROPPED;
 	}
 	push_locked(p, m);
-	wake = wake_take(p, WAKE_BY_MSG);
+	if (sender != NULL &&
+	    (bp = sn_bp_note_send(sender, p)) == SN_BP_MUTED)
+		kinds |= SN_WAKE_BY_MUTE;
+	wake = sn_wake_take(p, kinds);
 	sn_ptable_unlock(held);
 	/* Ours to requeue: it cannot run, hence not end, until we do. */
 	if (wake)
 		sn_sched_ready(p);
-	return true;
+	return bp;
 }
 
 /* A program's message, counted in the stats as sent or dropped. */
 static void
 deliver(uint64_t pid, struct sn_msg *m)
 {
-	sn_sched_count_send(push_to(pid, m));
+	sn_sched_count_send(push_to(pid, m, NULL) != PUSH_DROPPED);
 }
 
 /* A message of the runtime's own (a DOWN), which the stats leave out:
@@ -399,7 +391,7 @@ deliver(uint64_t pid, struct sn_msg *m)
 static void
 post(uint64_t pid, struct sn_msg *m)
 {
-	(void)push_to(pid, m);
+	(void)push_to(pid, m, NULL);
 }
 
 void
@@ -422,6 +414,22 @@ sn_actor_send(uint64_t pid, uint64_t tag, const void *msg, uint64_t size)
 	if (m == NULL)
 		return ENOMEM;
 	deliver(pid, m);
+	return 0;
+}
+
+int
+sn_actor_send_from(struct sn_proc *self, uint64_t pid, uint64_t tag,
+    const void *msg, uint64_t size)
+{
+	struct sn_msg *m = sn_msg_new(tag, msg, size);
+	int pushed;
+
+	if (m == NULL)
+		return ENOMEM;
+	pushed = push_to(pid, m, self);
+	sn_sched_count_send(pushed != PUSH_DROPPED);
+	if (sn_unlikely(pushed > SN_BP_GO))
+		sn_bp_after_send(self, pushed);
 	return 0;
 }
 

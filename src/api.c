@@ -244,15 +244,17 @@ msg_check(const void *msg, uint64_t size)
 }
 
 /* A send from any thread, counted as outside when not in an actor. */
-static int
+static inline __attribute__((always_inline)) int
 send_any(uint64_t pid, uint64_t tag, const void *msg, uint64_t size)
 {
 	int err = msg_check(msg, size);
+	struct sn_proc *self;
 
 	if (err != 0)
 		return err;
-	if (in_actor())
-		return sn_actor_send(pid, tag, msg, size);
+	/* An actor's send may be muted by backpressure; nobody else's. */
+	if ((self = sn_sched_current()) != NULL)
+		return sn_actor_send_from(self, pid, tag, msg, size);
 	if ((err = sn_sched_outside_enter()) != 0)
 		return err;
 	err = sn_actor_send(pid, tag, msg, size);

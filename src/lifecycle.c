@@ -63,6 +63,8 @@ worker_destroy(struct sn_worker *w)
 {
 	free(w->hib_batch);
 	w->hib_batch = NULL;
+	free(w->bp_spare);
+	w->bp_spare = NULL;
 	sn_timers_destroy(&w->timers);
 	sn_runq_destroy(&w->fifo);
 	sn_deque_destroy(&w->dq);
@@ -93,6 +95,7 @@ stats_collect(struct snow_rt_stats *out, int64_t outside)
 		out->sent += sn_load(&w->n_sent);
 		out->dropped += sn_load(&w->n_dropped);
 		out->hibernations += sn_load(&w->n_hibernated);
+		out->mutes += sn_load(&w->n_muted);
 		out->workers_used += switches != 0;
 	}
 }
@@ -221,6 +224,31 @@ hib_default_from_env(void)
 	return strcmp(v, "0") == 0 ? 0 : -1;
 }
 
+/*
+ * SNOW_MAILBOX_LIMIT: messages an actor's mailbox may hold before actors
+ * sending to it are muted (backpressure.h); 0 turns muting off.  Digits
+ * only, at most SNOW_MAILBOX_LIMIT_MAX; 0 on success, else EINVAL.
+ */
+static int
+mbox_limit_from_env(uint32_t *out)
+{
+	const char *v = getenv("SNOW_MAILBOX_LIMIT");
+	unsigned long long n = 0;
+
+	*out = SNOW_MAILBOX_LIMIT_DEFAULT;
+	if (v == NULL || *v == '\0')
+		return 0;
+	for (; *v != '\0'; v++) {
+		if (*v < '0' || *v > '9')
+			return EINVAL;
+		n = n * 10 + (unsigned long long)(*v - '0');
+		if (n > SNOW_MAILBOX_LIMIT_MAX)
+			return EINVAL;
+	}
+	*out = (uint32_t)n;
+	return 0;
+}
+
 int
 sn_sched_start(unsigned nworkers, unsigned ncpus, size_t stack_size)
 {
@@ -228,7 +256,8 @@ sn_sched_start(unsigned nworkers, unsigned ncpus, size_t stack_size)
 	bool faults = false;
 	int err, hib;
 
-	if ((hib = hib_default_from_env()) < 0)
+	if ((hib = hib_default_from_env()) < 0 ||
+	    mbox_limit_from_env(&sn_rt.mbox_limit) != 0)
 		return EINVAL;
 	sn_rt.hib_default = (uint8_t)hib;
 

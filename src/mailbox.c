@@ -23,7 +23,7 @@ sn_mailbox_init(struct sn_mailbox *mb)
 	atomic_init(&mb->tail, &mb->stub);
 	mb->saved = NULL;
 	mb->saved_last = NULL;
-	mb->pushed = 0;
+	atomic_init(&mb->pushed, 0);
 	atomic_init(&mb->popped, 0);
 	atomic_init(&mb->nsaved, 0);
 }

@@ -50,8 +50,9 @@ struct sn_mailbox {
 	struct sn_msg *saved_last;	/* newest saved, when saved is set */
 	/* For introspection: messages in = pushed - popped + nsaved.
 	 * pushed is counted by the runtime's pushers under the owner's
-	 * process table lock (actor.c); the other two by the consumer. */
-	uint64_t pushed;
+	 * process table lock (actor.c), and read without it by the
+	 * consumer (backpressure.c); the other two by the consumer. */
+	_Atomic uint64_t pushed;
 	_Atomic uint64_t popped;
 	_Atomic uint32_t nsaved;
 };
@@ -129,11 +130,13 @@ struct sn_msg *sn_mailbox_take_saved(struct sn_mailbox *mb,
 struct sn_msg *sn_mailbox_take_queued(struct sn_mailbox *mb,
     sn_msg_match_fn match, void *ctx);
 
-/* Messages in mb now; under the owner's table lock. */
+/* Messages in mb now: exact under the owner's table lock, a moment's
+ * figure without it. */
 static inline uint64_t
 sn_mailbox_length(const struct sn_mailbox *mb)
 {
-	return mb->pushed - atomic_load_explicit(&mb->popped,
+	return atomic_load_explicit(&mb->pushed, memory_order_relaxed) -
+	    atomic_load_explicit(&mb->popped,
 	    memory_order_relaxed) + atomic_load_explicit(&mb->nsaved,
 	    memory_order_relaxed);
 }

@@ -20,6 +20,7 @@
 #include "links.h"
 #include "mailbox.h"
 
+struct sn_mute;
 struct sn_name;
 struct sn_pidblock;
 struct sn_refmap;
@@ -44,7 +45,9 @@ enum sn_proc_state {
 enum sn_wait_kind {
 	SN_WAIT_NONE = 0,
 	SN_WAIT_MSG = 1,	/* in receive: any message wakes it */
-	SN_WAIT_SLEEP = 2	/* in sleep: only its timer or an exit signal */
+	SN_WAIT_SLEEP = 2,	/* in sleep: only its timer or an exit signal */
+	SN_WAIT_MUTE = 3	/* muted by backpressure: a release or a signal
+				 * (backpressure.h) */
 };
 #define SN_WAIT_KIND_MASK	3u
 #define SN_WAIT_TIMED		4u	/* a timer of worker timer_worker */
@@ -132,6 +135,11 @@ struct sn_proc {
 	struct sn_refmap *monitored_by;	/* on it: ref to DOWN, under the
 					 * table lock */
 	struct sn_name *name;		/* registered name, or NULL */
+
+	/* Backpressure (backpressure.h). */
+	_Atomic(struct sn_mute *) muted; /* senders muted on it: pushed
+					 * and taken under the table lock */
+	_Atomic uint8_t mute_released;	/* a release came for its mute */
 
 	/* Hibernation: a long-parked actor's live stack top, copied out
 	 * while its stack pages are given back (see stack.c). */

@@ -17,6 +17,7 @@
 #include <errno.h>
 
 #include "actor.h"
+#include "backpressure.h"
 #include "mainproc.h"
 #include "monitor.h"
 #include "scheduler.h"
@@ -85,6 +86,9 @@ wait_for_more(struct sn_proc *self, uint64_t deadline)
 		sn_mainproc_park(self, deadline);	/* no exit signals */
 		return true;
 	}
+	/* A receiver that waits is not draining: senders muted on it would
+	 * wait for what it waits for (backpressure.h). */
+	sn_bp_release_parking(self);
 	/* Without memory for a timer, wait by yielding. */
 	if (sn_sched_park(self, SN_WAIT_MSG, deadline) != 0)
 		sn_sched_yield();
@@ -98,7 +102,7 @@ wait_for_more(struct sn_proc *self, uint64_t deadline)
  * timeout_ms is 0.  Nothing is saved while it waits, so after the first
  * look only the queue can hold something new.
  */
-static inline struct sn_msg *
+static inline __attribute__((always_inline)) struct sn_msg *
 next_msg(struct sn_proc *self, int64_t timeout_ms, uint64_t *deadline)
 {
 	struct sn_msg *m = sn_mailbox_take(&self->mailbox);
@@ -142,6 +146,7 @@ sn_actor_receive(struct sn_proc *self, int64_t timeout_ms, int *err)
 	release_last(self);
 	sn_actor_check_exit(self);
 	m = next_msg(self, timeout_ms, &deadline);
+	sn_bp_drained(self);
 	if (sn_likely(m != NULL && !special(m))) {
 		self->last = m;
 		return m;
@@ -187,6 +192,7 @@ sn_actor_receive_match(struct sn_proc *self, sn_msg_want_fn want,
 			break;
 	}
 	self->matching = 0;
+	sn_bp_drained(self);
 	if (m == NULL) {
 		*err = timeout_ms == 0 ? EAGAIN : ETIMEDOUT;
 		return NULL;

@@ -88,6 +88,8 @@ struct sn_worker {
 	_Atomic uint64_t n_sent;
 	_Atomic uint64_t n_dropped;
 	_Atomic uint64_t n_hibernated;
+	_Atomic uint64_t n_muted;	/* sends muted by backpressure */
+	void *bp_spare;			/* a node for the next mute */
 	bool hib_more;			/* parked actors not yet hibernated */
 	struct sn_proc **hib_batch;	/* SN_HIB_BATCH, for a sweep */
 	/* Actors that parked here where they may hibernate: pushed by this
@@ -132,6 +134,7 @@ struct sn_runtime {
 	_Atomic int sweeping;		/* sweeps holding actors' wakes */
 	_Atomic bool hib_wanted;	/* a sweep was put off: busy workers */
 	uint8_t hib_default;		/* SNOW_HIBERNATE */
+	uint32_t mbox_limit;		/* SNOW_MAILBOX_LIMIT, 0: no mutes */
 	_Atomic bool stop;
 	pthread_mutex_t idle_lock;
 	struct sn_worker *idle_head;	/* under idle_lock */

@@ -71,9 +71,9 @@ enum snow_priority {
  * suffix) overrides the default actor stack size chosen at configure time.
  *
  * Returns 0, or an errno value: EINVAL (more than SNOW_MAX_SCHEDULERS, or a
- * bad SNOW_STACK_SIZE or SNOW_HIBERNATE), ENOMEM, EAGAIN (a worker thread
- * could not be started; nothing is left behind), EDEADLK (called from
- * inside an actor).
+ * bad SNOW_STACK_SIZE, SNOW_HIBERNATE or SNOW_MAILBOX_LIMIT), ENOMEM,
+ * EAGAIN (a worker thread could not be started; nothing is left behind),
+ * EDEADLK (called from inside an actor).
  */
 SNOW_API int snow_rt_init_actor(uint32_t num_schedulers);
 
@@ -224,10 +224,32 @@ struct snow_exit_msg {
 };
 
 /*
+ * Backpressure.  When an actor sends to another actor whose mailbox holds
+ * more than the limit, the message is delivered as always, then the
+ * sending actor is descheduled (muted) until the receiver has drained to
+ * half the limit, waits in a receive, or ends; it resumes inside its send
+ * call, which then returns 0.  Only actors sending to actors are muted:
+ * the main thread, threads outside the runtime, sends to the main process
+ * and the runtime's own messages (exit signals, DOWNs, timers, service
+ * replies and calls, jobs) never wait.  An actor that others are muted on
+ * is not muted itself, so muting cannot deadlock: two actors flooding each
+ * other, or a receiver sending back to its senders, keep running.  The
+ * limit is SNOW_MAILBOX_LIMIT_DEFAULT messages, or the environment
+ * variable SNOW_MAILBOX_LIMIT read by snow_rt_init_actor() (0 turns
+ * muting off, as in Erlang: mailboxes then grow without bound; more than
+ * SNOW_MAILBOX_LIMIT_MAX or anything but digits is EINVAL).  A muted
+ * actor can still be killed; snow_rt_stats().mutes counts the mutes.
+ */
+#define SNOW_MAILBOX_LIMIT_DEFAULT	1024
+#define SNOW_MAILBOX_LIMIT_MAX		((uint32_t)1 << 30)
+
+/*
  * Copy size bytes at msg into the mailbox of actor pid, and wake it if it
  * waits in snow_actor_receive().  Callable from any thread.  A message to
  * a PID that is not alive (ended, never spawned) is
- * dropped silently and counted in snow_rt_stats().dropped.
+ * dropped silently and counted in snow_rt_stats().dropped.  From an actor
+ * the call may deschedule the sender for a while after the message is
+ * delivered, when pid's mailbox is over its limit (backpressure, above).
  *
  * Returns 0 (delivered or dropped), or an errno value and nothing is sent:
  * EINVAL (msg NULL with size > 0, size > SNOW_MSG_MAX), ENOMEM, EPERM (the
@@ -741,7 +763,7 @@ SNOW_API uint64_t snow_actor_whereis(const char *name, uint64_t len);
 enum snow_proc_state {
 	SNOW_PROC_RUNNABLE = 0,	/* queued for a worker */
 	SNOW_PROC_RUNNING = 1,	/* on a worker now */
-	SNOW_PROC_WAITING = 2,	/* parked in a receive or a sleep */
+	SNOW_PROC_WAITING = 2,	/* parked: a receive, a sleep, a mute */
 	SNOW_PROC_EXITING = 3	/* running its terminate callback */
 };
 
@@ -821,6 +843,8 @@ struct snow_rt_stats {
 	uint64_t dropped;	/* messages to PIDs that were not alive */
 	uint64_t blocked_ended;	/* actors ended because they waited for ever */
 	uint64_t hibernations;	/* times a parked actor's stack was given back */
+	uint64_t mutes;		/* sends after which backpressure descheduled
+				 * the sending actor (SNOW_MAILBOX_LIMIT) */
 };
 
 /* Fill *out; returns 0, or EINVAL when out is NULL. */
