@@ -686,26 +686,39 @@ sn_sched_current(void)
 	return w != NULL ? w->current : NULL;
 }
 
+/*
+ * The timer that ends a park of p (its seq-th) at deadline; 0, or ENOMEM.
+ * Out of line: its timer on the stack would widen every park's frame,
+ * and an untimed park's frames are what hibernation copies out.
+ */
+static SN_NOINLINE int
+park_timer(struct sn_worker *w, struct sn_proc *p, uint64_t seq,
+    uint64_t deadline)
+{
+	struct sn_timer tm = {
+		.deadline = deadline,
+		.kind = SN_TIMER_WAKE,
+		.u.wake = { p, seq },
+	};
+
+	if (timers_arm(w, &tm) != 0)
+		return ENOMEM;
+	/* Live until someone takes the wake: sn_sched_woken(). */
+	atomic_fetch_add(&w->timers.live, 1);
+	p->timer_worker = w->id;
+	return 0;
+}
+
 int
 sn_sched_park(struct sn_proc *p, unsigned kind, uint64_t deadline)
 {
 	struct sn_worker *w = sn_worker_self();
 	uint64_t seq = ++p->wait_seq;
-
 	uint64_t word = seq << SN_WAIT_SEQ_SHIFT | kind;
 
 	if (deadline != UINT64_MAX) {
-		struct sn_timer tm = {
-			.deadline = deadline,
-			.kind = SN_TIMER_WAKE,
-			.u.wake = { p, seq },
-		};
-
-		if (timers_arm(w, &tm) != 0)
+		if (park_timer(w, p, seq, deadline) != 0)
 			return ENOMEM;
-		/* Live until someone takes the wake: sn_sched_woken(). */
-		atomic_fetch_add(&w->timers.live, 1);
-		p->timer_worker = w->id;
 		word |= SN_WAIT_TIMED;
 	}
 	w->park_word = word;
