@@ -8,15 +8,21 @@
 # worker and for all cores.  Prints and writes a table of median wall time
 # (min-max), peak RSS, and the ratio snow-rt / peer (below 1: snow-rt is
 # faster), then the micro costs: resident in bytes per actor instead of
-# time, ping-pong with its median messages per second after the time.  A
-# run whose check fails is refused: the harness stops with an error.
+# time, ping-pong with its median messages per second after the time.
+# Two workloads have tables of their own, after it: overload (messages
+# per second and peak RSS of many senders to one receiver) and scale
+# (cost per spawn and bytes per actor as parked actors grow by powers of
+# ten); not every peer implements them (see systems_for).  A run whose
+# check fails is refused: the harness stops with an error.
 #
 # usage: bench/run.sh [--quick] [--runs N] [--out DIR]
 #   --quick   small sizes and one round: keeps the benchmarks building and
 #             correct (CI); the figures mean little
 #   --runs N  timed rounds per workload and worker count (default 5)
 #   --out D   where results go (default bench/out in the build tree)
-# Environment: BUILD (the configured build tree, default .), SRCDIR.
+# Environment: BUILD (the configured build tree, default .), SRCDIR;
+#   OVERLOAD_MS, how long overload's senders send (default 2000, 500 with
+#   --quick), exported to every system.
 set -euo pipefail
 
 quick=0
@@ -34,6 +40,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 case $runs in ''|*[!0-9]*|0) echo "--runs takes a positive number" >&2; exit 2 ;; esac
+export OVERLOAD_MS=${OVERLOAD_MS:-$([ $quick = 1 ] && echo 500 || echo 2000)}
+case $OVERLOAD_MS in ''|*[!0-9]*|0) echo "OVERLOAD_MS takes a positive number" >&2; exit 2 ;; esac
 mkdir -p "$out"
 bin=$build/bench
 ncpu=$(nproc)
@@ -92,6 +100,20 @@ if peer_ready Tokio cargo rustc librust-tokio-dev; then
 	systems+=" tokio"
 fi
 
+# Workloads that not every peer implements, and the systems that do: the
+# others (CAF and Boost.Fiber for both, Tokio for scale) are left out of
+# their runs and tables.
+declare -A only=([overload]="snow-rt go erlang tokio" [scale]="snow-rt go erlang")
+# systems_for WORKLOAD: the built systems that run it, in $systems' order.
+systems_for() {
+	local s out=""
+	[ -n "${only[$1]:-}" ] || { echo "$systems"; return; }
+	for s in $systems; do
+		case " ${only[$1]} " in *" $s "*) out+="${out:+ }$s" ;; esac
+	done
+	echo "$out"
+}
+
 # ---- one measured run ----
 # run SYSTEM WORKLOAD SIZE WORKERS -> appends "system workload workers
 # elapsed_ns maxrss_kb extra" to $raw, or dies if the check failed.
@@ -124,31 +146,41 @@ run() {
 	    lat=$("$bin/corelat" 100000 | sed -n 's/^corelat_ns=//p')
 	local ns extra
 	ns=$(sed -E 's/.*elapsed_ns=([0-9]+).*/\1/' <<<"$line")
-	extra=$(sed -nE 's/.*extra=([a-z_]+=[0-9.e+]+).*/\1/p' <<<"$line")
+	# The whole extra= field: scale's holds a list, one item per power
+	# of ten (no spaces in it).
+	extra=$(sed -nE 's/.*extra=([^ ]+).*/\1/p' <<<"$line")
 	echo "$sys $wl $workers $ns $rss ${extra:--} ${lat:--}" >> "$raw"
 	echo "  $sys: $line (peak RSS ${rss} KiB)" >&2
 }
 
 if [ $quick = 1 ]; then
 	sizes="spawn-tree=1000 spawn-flat=10000 yield-storm=100000 resident=1000
-		skynet-msg=1000 ping-pong=10000 ring=100000 service-call=10000 sup-restart=100"
+		skynet-msg=1000 ping-pong=10000 ring=100000 service-call=10000 sup-restart=100
+		overload=100 scale=100000"
 else
+	# scale stops at 10^6: 10^7 does not fit in this machine's 24 GiB.
+	# A parked snow-rt actor touches a 4 KiB page before its stack
+	# hibernates, and past about 2 million the mapping budget (a quarter
+	# of vm.max_map_count) keeps the rest from hibernating at all; a
+	# goroutine or an Erlang process costs about 2.7 KB.
 	sizes="spawn-tree=1000000 spawn-flat=1000000 yield-storm=10000000 resident=100000
-		skynet-msg=1000000 ping-pong=1000000 ring=10000000 service-call=1000000 sup-restart=1000"
+		skynet-msg=1000000 ping-pong=1000000 ring=10000000 service-call=1000000 sup-restart=1000
+		overload=1000 scale=1000000"
 fi
 workers_list="1"
 [ "$ncpu" -gt 1 ] && workers_list="1 $ncpu"
 
 for ws in $sizes; do
 	wl=${ws%%=*}; size=${ws#*=}
+	wsys=$(systems_for "$wl")
 	for workers in $workers_list; do
 		echo "bench: $wl size=$size workers=$workers" >&2
-		for sys in $systems; do		# warm-up, not recorded
+		for sys in $wsys; do		# warm-up, not recorded
 			run "$sys" "$wl" "$size" "$workers"
 			sed -i '$d' "$raw"
 		done
 		for ((r = 0; r < runs; r++)); do
-			for sys in $systems; do
+			for sys in $wsys; do
 				run "$sys" "$wl" "$size" "$workers"
 			done
 		done
@@ -166,6 +198,26 @@ versions() {
 	echo "$v"
 }
 table=$out/results.md
+# Shared by the overload and scale tables: stat(a, k, m) is the median of
+# a[k, 1..m], with lo and hi its range; label[] names the systems.
+awk_lib='
+function median(a, n,   i, j, t) {
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+	return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+}
+function stat(a, k, m,   j, v) {
+	for (j = 1; j <= m; j++) v[j] = a[k, j] + 0
+	lo = hi = v[1]
+	for (j = 2; j <= m; j++) { if (v[j] < lo) lo = v[j]; if (v[j] > hi) hi = v[j] }
+	return median(v, m)
+}
+BEGIN {
+	split("snow-rt Go Erlang CAF Boost.Fiber Tokio", shown, " ")
+	split("snow-rt go erlang caf fiber tokio", ids, " ")
+	for (i in ids) label[ids[i]] = shown[i]
+}
+'
 {
 	echo "Measured $(date -u +%Y-%m-%d) on $(uname -m), $ncpu CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r)"
 	echo "snow-rt $(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"/\1/p' "$build/config.h") ($(grep -q 'define SNOW_CONTEXT_FAST 1' "$build/config.h" && echo fast || echo ucontext) context switch), $(versions)"
@@ -187,6 +239,7 @@ table=$out/results.md
 		for (j = 2; j <= m; j++) { if (v[j] < lo) lo = v[j]; if (v[j] > hi) hi = v[j] }
 		return median(v, m)
 	}
+	$2 == "overload" || $2 == "scale" { next }	# tables of their own
 	{
 		key = $2 " " $3
 		if (!(key in seen)) { seen[key] = 1; order[++nk] = key }
@@ -236,6 +289,78 @@ table=$out/results.md
 		}
 	}' "$raw"
 	echo
+	echo "overload: $(tr -s ' \t\n' '\n' <<<"$sizes" | sed -n 's/^overload=//p') senders send to one receiver as fast as they can for $OVERLOAD_MS ms, then a done each; the receiver works about 50 ns on each message. Go and Tokio send through a channel of 1024, which blocks a sender while it is full; Erlang and snow-rt to the receiver's mailbox. Messages received per second over the whole run (the draining of a backlog after the stop included), median (min-max), and peak RSS in MiB. Ratio snow-rt / peer, for msgs/s then peak RSS: above 1 for msgs/s, below 1 for RSS, is in snow-rt's favour."
+	echo
+	awk -v systems="$(systems_for overload)" "$awk_lib"'
+	$2 != "overload" { next }
+	{
+		if (!($3 in seen)) { seen[$3] = 1; order[++nw] = $3 }
+		k = $3 " " $1
+		n[k]++; split($6, kv, "="); x[k, n[k]] = kv[2]; r[k, n[k]] = $5
+	}
+	END {
+		ns = split(systems, sys, " ")
+		head = "| overload | workers"; rule = "|---|---"
+		for (s = 1; s <= ns; s++) { head = head " | " label[sys[s]]; rule = rule "|---" }
+		for (s = 2; s <= ns; s++) { head = head " | snow/" label[sys[s]]; rule = rule "|---" }
+		print head " |"
+		print rule "|"
+		for (i = 1; i <= nw; i++) {
+			w = order[i]; lm = "| M msgs/s | " w; lr = "| peak RSS MiB | " w
+			for (s = 1; s <= ns; s++) {
+				k = w " " sys[s]
+				if (n[k] == 0) { mm[s] = mr[s] = 0; lm = lm " | -"; lr = lr " | -"; continue }
+				mm[s] = stat(x, k, n[k])
+				lm = lm sprintf(" | %.2f (%.2f-%.2f)", mm[s] / 1e6, lo / 1e6, hi / 1e6)
+				mr[s] = stat(r, k, n[k])
+				lr = lr sprintf(" | %.0f (%.0f-%.0f)", mr[s] / 1024, lo / 1024, hi / 1024)
+			}
+			for (s = 2; s <= ns; s++) {
+				lm = lm (mm[1] > 0 && mm[s] > 0 ? sprintf(" | %.2f", mm[1] / mm[s]) : " | -")
+				lr = lr (mr[1] > 0 && mr[s] > 0 ? sprintf(" | %.2f", mr[1] / mr[s]) : " | -")
+			}
+			print lm " |"
+			print lr " |"
+		}
+	}' "$raw"
+	echo
+	echo "scale: parked actors (as resident's) spawned up to each power of ten; per system the median cost of the spawns since the last power of ten, until each actor has parked, per spawn, and the RSS per actor of all of them at rest (the resident settling time, then until the RSS stops falling: snow-rt's stacks take seconds to hibernate). Ratio snow-rt / peer, for ns/spawn then bytes/actor: below 1 is in snow-rt's favour."
+	echo
+	awk -v systems="$(systems_for scale)" "$awk_lib"'
+	$2 != "scale" { next }
+	{
+		nd = split($6, dec, ";")
+		for (d = 1; d <= nd; d++) {
+			# n=N:ns_per_spawn=T:bytes_per_actor=B
+			split(dec[d], f, ":"); split(f[1], a, "="); split(f[2], tt, "="); split(f[3], bb, "=")
+			key = $3 " " a[2]
+			if (!(key in seen)) { seen[key] = 1; order[++nk] = key }
+			k = key " " $1
+			n[k]++; t[k, n[k]] = tt[2]; b[k, n[k]] = bb[2]
+		}
+	}
+	END {
+		ns = split(systems, sys, " ")
+		head = "| scale | workers | actors"; rule = "|---|---|---"
+		for (s = 1; s <= ns; s++) { head = head " | " label[sys[s]]; rule = rule "|---" }
+		for (s = 2; s <= ns; s++) { head = head " | snow/" label[sys[s]]; rule = rule "|---" }
+		print head " |"
+		print rule "|"
+		for (i = 1; i <= nk; i++) {
+			split(order[i], kw, " ")
+			line = "| ns/spawn, B/actor | " kw[1] " | " kw[2]
+			for (s = 1; s <= ns; s++) {
+				k = order[i] " " sys[s]
+				if (n[k] == 0) { mt[s] = mb[s] = 0; line = line " | -"; continue }
+				mt[s] = stat(t, k, n[k]); mb[s] = stat(b, k, n[k])
+				line = line sprintf(" | %.0f ns, %.0f B", mt[s], mb[s])
+			}
+			for (s = 2; s <= ns; s++)
+				line = line (mt[s] > 0 && mb[s] > 0 ? sprintf(" | %.2f / %.2f", mt[1] / mt[s], mb[1] / mb[s]) : " | -")
+			print line " |"
+		}
+	}' "$raw"
+	echo
 	echo "Micro costs (bench/micro, one worker):"
 	echo
 	echo '```'
@@ -248,7 +373,9 @@ if command -v gnuplot >/dev/null; then
 	# snow-rt / peer time ratios, one bar group per workload and worker
 	# count, a bar per peer.
 	nsys=$(wc -w <<<"$systems")
-	grep '^| [a-z]' "$table" | grep -v resident | awk -F'|' -v ns="$nsys" '{
+	# The main table only: the first one, up to its blank line.
+	sed -n '/^| workload | workers/,/^$/p' "$table" | grep '^| [a-z]' |
+	    grep -v -e resident -e '^| workload ' | awk -F'|' -v ns="$nsys" '{
 		gsub(/ /, "", $2); gsub(/ /, "", $3); line = $2 "/" $3
 		for (i = 4 + ns; i <= 2 + 2 * ns; i++) line = line " " ($i + 0)
 		print line }' > "$out/ratios.dat"

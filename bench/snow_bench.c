@@ -13,6 +13,9 @@
  * workloads run under a root actor, which leaves its result in an atomic
  * that main reads once snow_rt_run_scheduler() has returned.  Messages are
  * one uint64_t; an empty message means "stop".
+ *
+ * overload runs for OVERLOAD_MS milliseconds (environment; 2000 when
+ * unset), the same variable as the peers read.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -37,6 +40,17 @@ struct workload {
 
 static _Atomic uint64_t sum;
 static _Atomic uint64_t failures;
+
+static double
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int parse_u64(const char *s, uint64_t *out);
 
 static uint64_t
 triangular(uint64_t n)
@@ -525,6 +539,191 @@ sup_restart(uint64_t size, char *extra, size_t len)
 	return atomic_load(&sum);
 }
 
+/* ---- overload ---- */
+
+/*
+ * Pony's "overload" example: size senders send as fast as they can to one
+ * receiver for OVERLOAD_MS (run.sh sets it for every system; 2000 when
+ * unset), then each sends a done (an empty message) and ends.  The
+ * receiver works a little on every message, so that it is the slower side
+ * and the load piles up at its mailbox: what a runtime does there
+ * (unbounded growth, blocked senders, descheduled senders) is what this
+ * measures, with the messages received per second and the peak RSS.
+ */
+#define OVERLOAD_DEFAULT_MS 2000
+/* Rounds of overload_work() per message: about 50 ns here in C. */
+#define OVERLOAD_ROUNDS 14
+
+static atomic_int overload_stop;
+static _Atomic uint64_t overload_sent;
+static _Atomic uint64_t overload_received;
+/* Where the receiver's work goes, so that the compiler keeps it. */
+static volatile uint64_t overload_sink;
+
+/*
+ * The receiver's work on each message, the same in every peer: rounds of
+ * the Park-Miller generator, whose products stay below 2^47 so that
+ * Erlang's integers stay small (a 64-bit mix would make it allocate).
+ */
+static uint64_t
+overload_work(uint64_t v)
+{
+	uint64_t x = v % 2147483646 + 1;
+
+	for (int i = 0; i < OVERLOAD_ROUNDS; i++)
+		x = x * 48271 % 2147483647;
+	return x;
+}
+
+static void
+overload_sender(const void *arg)
+{
+	uint64_t receiver = *(const uint64_t *)arg, n = 0;
+
+	while (!atomic_load_explicit(&overload_stop, memory_order_relaxed)) {
+		send_u64(receiver, n);
+		n++;
+		/* Where compiled code checks: at the loop's back-edge. */
+		snow_reduction_check();
+	}
+	/* Counted before the done, which the receiver ends on. */
+	atomic_fetch_add(&overload_sent, n);
+	send_stop(receiver);
+}
+
+/* Counts the data messages until every sender's done has come. */
+static void
+overload_receiver(const void *arg)
+{
+	uint64_t senders = *(const uint64_t *)arg, dones = 0, got = 0;
+	uint64_t acc = 0, v;
+	int r;
+
+	while (dones < senders && (r = receive_u64(&v)) >= 0) {
+		if (r == 0) {
+			dones++;
+		} else {
+			got++;
+			acc ^= overload_work(v);
+		}
+	}
+	overload_sink = acc;
+	atomic_store(&overload_received, got);
+}
+
+static uint64_t
+overload(uint64_t size, char *extra, size_t len)
+{
+	const char *env = getenv("OVERLOAD_MS");
+	uint64_t ms = OVERLOAD_DEFAULT_MS, receiver, got;
+	struct timespec run;
+	double t0, t1;
+
+	if (env != NULL && (parse_u64(env, &ms) != 0 || ms == 0)) {
+		fprintf(stderr, "overload: bad OVERLOAD_MS \"%s\"\n", env);
+		atomic_fetch_add(&failures, 1);
+		return 0;
+	}
+	run.tv_sec = (time_t)(ms / 1000);
+	run.tv_nsec = (long)(ms % 1000) * 1000000;
+	t0 = now_ns();
+	receiver = spawn_or_count(overload_receiver, &size, sizeof(size));
+	for (uint64_t i = 0; receiver != 0 && i < size; i++)
+		spawn_or_count(overload_sender, &receiver, sizeof(receiver));
+	while (nanosleep(&run, &run) != 0 && errno == EINTR)
+		;
+	atomic_store(&overload_stop, 1);
+	snow_rt_run_scheduler();
+	t1 = now_ns();
+	got = atomic_load(&overload_received);
+	/* Over the whole run, the receiver's draining of its backlog after
+	 * the stop included, as in the peers. */
+	snprintf(extra, len, "msgs_per_sec=%.0f", (double)got * 1e9 / (t1 - t0));
+	if (got != atomic_load(&overload_sent)) {
+		fprintf(stderr, "overload: %llu sent, %llu received\n",
+		    (unsigned long long)atomic_load(&overload_sent),
+		    (unsigned long long)got);
+		return 0;
+	}
+	return size;
+}
+
+/* ---- scale ---- */
+
+/*
+ * Parked actors from 10^4 up to size (a power of ten): at each power of
+ * ten the cost of the spawns since the last one (spawned until each has
+ * parked, per actor) and the RSS per actor of all of them at rest.  The
+ * actors are resident's.  At rest means what resident waits for,
+ * RESIDENT_SETTLE_MS, and then until the RSS stops falling: a million
+ * actors take seconds to hibernate, which the figure is meant to include.
+ * The peers sample the same way.
+ */
+#define SCALE_FIRST 10000
+#define SCALE_POLL_MS 250
+#define SCALE_SETTLE_MAX_MS 20000
+
+static long
+scale_rss_at_rest(void)
+{
+	long rss, last;
+	int waited;
+
+	usleep(RESIDENT_SETTLE_MS * 1000);
+	rss = rss_bytes();
+	for (waited = 0; waited < SCALE_SETTLE_MAX_MS;
+	    waited += SCALE_POLL_MS) {
+		usleep(SCALE_POLL_MS * 1000);
+		last = rss;
+		rss = rss_bytes();
+		/* Less than 1% given back in a poll: settled. */
+		if (rss > last - last / 100)
+			break;
+	}
+	return rss;
+}
+
+static uint64_t
+scale(uint64_t size, char *extra, size_t len)
+{
+	uint64_t *pids = malloc(size * sizeof(*pids));
+	uint64_t n, from, spawned = 0;
+	size_t used = 0;
+	long before, rss;
+	double t0, t1;
+
+	if (pids == NULL) {
+		atomic_fetch_add(&failures, 1);
+		return 0;
+	}
+	/* As resident: the release list is not the actors' cost. */
+	memset(pids, 0, size * sizeof(*pids));
+	before = rss_bytes();
+	for (n = size < SCALE_FIRST ? size : SCALE_FIRST; n <= size; n *= 10) {
+		from = spawned;
+		t0 = now_ns();
+		for (; spawned < n; spawned++)
+			pids[spawned] = spawn_or_count(resident_actor, NULL, 0);
+		while (atomic_load(&parked) + atomic_load(&failures) < n)
+			usleep(1000);
+		t1 = now_ns();
+		rss = scale_rss_at_rest();
+		used += (size_t)snprintf(extra + used, len - used,
+		    "%sn=%llu:ns_per_spawn=%.0f:bytes_per_actor=%ld",
+		    used > 0 ? ";" : "", (unsigned long long)n,
+		    (t1 - t0) / (double)(n - from),
+		    (rss - before) / (long)n);
+		if (used >= len)
+			break;
+	}
+	for (uint64_t i = 0; i < spawned; i++)
+		if (pids[i] != 0)
+			send_stop(pids[i]);
+	snow_rt_run_scheduler();
+	free(pids);
+	return atomic_load(&sum);
+}
+
 static const struct workload workloads[] = {
 	{ "spawn-tree", 1000000, 1, spawn_tree, triangular, 0 },
 	{ "spawn-flat", 1000000, 0, spawn_flat, identity, 0 },
@@ -535,16 +734,9 @@ static const struct workload workloads[] = {
 	{ "ring", 10000000, 0, ring, identity, 0 },
 	{ "service-call", 1000000, 0, service_call, identity, 0 },
 	{ "sup-restart", 100000, 0, sup_restart, identity, 0 },
+	{ "overload", 1000, 0, overload, identity, 0 },
+	{ "scale", 1000000, 1, scale, identity, 0 },
 };
-
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 static int
 usage(const char *prog)
@@ -575,7 +767,7 @@ main(int argc, char **argv)
 	const struct workload *w = NULL;
 	uint64_t size, workers = 0, check;
 	struct snow_rt_stats st;
-	char extra[128] = "";
+	char extra[512] = "";
 	double t0, t1;
 	size_t i;
 	int err, ok;

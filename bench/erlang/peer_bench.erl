@@ -35,7 +35,9 @@ workloads() ->
      {"ping-pong",   1000000,  false},
      {"ring",        10000000, false},
      {"service-call", 1000000, false},
-     {"sup-restart", 100000, false}].
+     {"sup-restart", 100000, false},
+     {"overload",    1000,     false},
+     {"scale",       1000000,  true}].
 
 %% ------------------------------------------------------------------ entry
 
@@ -94,6 +96,7 @@ to_string(X) -> bad_args("unsupported argument ~p", [X]).
 %% is the documented setting for processes that receive many messages.
 mqd("spawn-flat") -> off_heap;
 mqd("resident") -> off_heap;
+mqd("scale") -> off_heap;
 mqd(_) -> on_heap.
 
 bool_to_int(true) -> 1;
@@ -154,6 +157,8 @@ check_process_limit(Name, Size) ->
                  "spawn-tree" -> tree_nodes(Size);
                  "skynet-msg" -> tree_nodes(Size);
                  "resident"   -> Size;
+                 "scale"      -> Size;
+                 "overload"   -> Size + 1;
                  _ -> 0
              end,
     Limit = erlang:system_info(process_limit),
@@ -214,7 +219,9 @@ workload("resident", S) -> resident(S);
 workload("ping-pong", S) -> {ping_pong(S), ""};
 workload("ring", S) -> {ring(S), ""};
 workload("service-call", S) -> {service_call(S), ""};
-workload("sup-restart", S) -> {sup_restart(S), ""}.
+workload("sup-restart", S) -> {sup_restart(S), ""};
+workload("overload", S) -> overload(S);
+workload("scale", S) -> scale(S).
 
 %% spawn-tree / skynet-msg: every process above the leaf depth spawns 10
 %% children and sums the subtree sums they send back; leaves send their own
@@ -437,3 +444,116 @@ restart_loop(Pid, I, S) ->
 start_kid(Root) ->
     Pid = spawn_link(fun() -> Root ! {kid, self()}, receive _ -> ok end end),
     {ok, Pid}.
+
+%% overload: Pony's overload example. S processes send as fast as they
+%% can to one receiver for OVERLOAD_MS (run.sh sets it; 2000 when unset)
+%% with plain `!`, to a mailbox that is unbounded as every Erlang mailbox
+%% is (off_heap, as a process that receives this much should have); then
+%% each sends `done` and ends. The receiver works a little on every message
+%% (the same rounds as snow_bench.c) and counts the data messages until
+%% every done is in. The stop flag and the sent total are an atomics array,
+%% the nearest Erlang has to the other peers' shared atomics. msgs_per_sec
+%% is over the whole run, the draining of the backlog included.
+-define(OVERLOAD_DEFAULT_MS, 2000).
+-define(OVERLOAD_ROUNDS, 14).
+
+overload(S) ->
+    Ms = overload_ms(),
+    T0 = now_ns(),
+    Runner = self(),
+    Shared = atomics:new(2, []),            % 1: stop flag, 2: messages sent
+    Receiver = spawn_opt(fun() ->
+                                 Runner ! {received, overload_receive(S, 0, 0, 0)}
+                         end, [{message_queue_data, off_heap}]),
+    [spawn(fun() -> overload_send(Receiver, Shared, 0) end)
+     || _ <- lists:seq(1, S)],
+    timer:sleep(Ms),
+    atomics:put(Shared, 1, 1),
+    Got = receive {received, {G, _Acc}} -> G end,
+    Extra = io_lib:format("msgs_per_sec=~B",
+                          [round(Got * 1.0e9 / (now_ns() - T0))]),
+    case atomics:get(Shared, 2) of
+        Got -> {S, Extra};
+        Sent ->
+            io:format(standard_error, "peer: overload: ~B sent, ~B received~n",
+                      [Sent, Got]),
+            {0, Extra}
+    end.
+
+overload_ms() ->
+    case os:getenv("OVERLOAD_MS") of
+        false -> ?OVERLOAD_DEFAULT_MS;
+        Env ->
+            case string:to_integer(Env) of
+                {Ms, ""} when Ms > 0 -> Ms;
+                _ -> bad_args("bad OVERLOAD_MS ~p", [Env])
+            end
+    end.
+
+overload_send(Receiver, Shared, N) ->
+    case atomics:get(Shared, 1) of
+        0 ->
+            Receiver ! N,
+            overload_send(Receiver, Shared, N + 1);
+        _ ->
+            %% Counted before the done, which the receiver ends on.
+            atomics:add(Shared, 2, N),
+            Receiver ! done
+    end.
+
+overload_receive(S, S, Got, Acc) -> {Got, Acc};
+overload_receive(S, Dones, Got, Acc) ->
+    receive
+        done -> overload_receive(S, Dones + 1, Got, Acc);
+        N when is_integer(N) ->
+            overload_receive(S, Dones, Got + 1, Acc bxor overload_work(N))
+    end.
+
+%% Rounds of the Park-Miller generator: products below 2^47, so that the
+%% integers stay small (no bignums), as in the other peers.
+overload_work(V) -> overload_rounds(V rem 2147483646 + 1, ?OVERLOAD_ROUNDS).
+
+overload_rounds(X, 0) -> X;
+overload_rounds(X, K) -> overload_rounds(X * 48271 rem 2147483647, K - 1).
+
+%% scale: parked processes from 10^4 up to S (a power of ten), each
+%% resident's, measured at each power of ten as snow_bench.c does: the
+%% spawns since the last one until each has said it is ready, per process,
+%% and the RSS per process of all of them at rest, that is the resident
+%% settling time and then until the RSS stops falling (snow-rt's stacks
+%% take seconds to hibernate; the same rule here).
+-define(SCALE_FIRST, 10000).
+-define(SCALE_POLL_MS, 250).
+-define(SCALE_SETTLE_MAX_MS, 20000).
+
+scale(S) ->
+    Before = rss_bytes(),
+    {Pids, Parts} = scale_up(self(), min(S, ?SCALE_FIRST), S, 0, [], [], Before),
+    lists:foreach(fun(P) -> P ! release end, Pids),
+    Exited = count_msg(exited, length(Pids), 0),
+    {Exited, lists:join(";", lists:reverse(Parts))}.
+
+scale_up(_Parent, N, S, _Spawned, Pids, Parts, _Before) when N > S ->
+    {Pids, Parts};
+scale_up(Parent, N, S, Spawned, Pids0, Parts, Before) ->
+    T0 = now_ns(),
+    Pids = spawn_resident(Parent, N - Spawned, Pids0),
+    wait_n(ready, N - Spawned),
+    PerSpawn = (now_ns() - T0) / (N - Spawned),
+    Rss = scale_rss_at_rest(),
+    Part = io_lib:format("n=~B:ns_per_spawn=~B:bytes_per_actor=~B",
+                         [N, round(PerSpawn), (Rss - Before) div N]),
+    scale_up(Parent, N * 10, S, N, Pids, [Part | Parts], Before).
+
+scale_rss_at_rest() ->
+    timer:sleep(500),                       % resident's settling time
+    scale_settle(rss_bytes(), 0).
+
+scale_settle(Rss, Waited) when Waited >= ?SCALE_SETTLE_MAX_MS -> Rss;
+scale_settle(Last, Waited) ->
+    timer:sleep(?SCALE_POLL_MS),
+    case rss_bytes() of
+        %% Less than 1% given back in a poll: settled.
+        Rss when Rss > Last - Last div 100 -> Rss;
+        Rss -> scale_settle(Rss, Waited + ?SCALE_POLL_MS)
+    end.

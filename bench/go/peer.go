@@ -50,6 +50,8 @@ var workloads = []workload{
 	{"ring", 10000000, false, ring, identity},
 	{"service-call", 1000000, false, serviceCall, identity},
 	{"sup-restart", 100000, false, supRestart, identity},
+	{"overload", 1000, false, overload, identity},
+	{"scale", 1000000, true, scale, identity},
 }
 
 func triangular(s int64) int64 { return s * (s - 1) / 2 }
@@ -385,7 +387,7 @@ func main() {
 	if w.pow10 && size > 1000000000 {
 		badArgs("%s: size %d too large", w.name, size)
 	}
-	if w.name == "resident" || w.name == "spawn-flat" {
+	if w.name == "resident" || w.name == "spawn-flat" || w.name == "overload" {
 		if size > 1<<31-1 {
 			badArgs("%s: size %d too large", w.name, size)
 		}
@@ -494,4 +496,162 @@ func supRestart(size int64) (int64, string, error) {
 	close(stop)
 	close(kill)
 	return restarts, "", nil
+}
+
+// overload: Pony's overload example. S goroutines send as fast as they
+// can to one receiver goroutine for OVERLOAD_MS (run.sh sets it; 2000 when
+// unset) over its mailbox, a channel of overloadMailbox messages: a full
+// channel blocks its senders, which is Go's backpressure. Then each sends
+// a done and ends. The receiver works a little on every message (the same
+// rounds as snow_bench.c) and counts the data messages until every done is
+// in. msgs_per_sec is over the whole run, the draining included.
+const (
+	overloadDefaultMS = 2000
+	overloadMailbox   = 1024
+	overloadRounds    = 14
+)
+
+type overloadMsg struct {
+	v    uint64
+	done bool
+}
+
+// Where the receiver's work goes, so that the compiler keeps it.
+var overloadSink uint64
+
+// overloadWork: rounds of the Park-Miller generator, as in snow_bench.c.
+func overloadWork(v uint64) uint64 {
+	x := v%2147483646 + 1
+	for i := 0; i < overloadRounds; i++ {
+		x = x * 48271 % 2147483647
+	}
+	return x
+}
+
+func overloadDuration() (time.Duration, error) {
+	s := os.Getenv("OVERLOAD_MS")
+	if s == "" {
+		return overloadDefaultMS * time.Millisecond, nil
+	}
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || ms <= 0 {
+		return 0, fmt.Errorf("bad OVERLOAD_MS %q", s)
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
+func overload(size int64) (int64, string, error) {
+	d, err := overloadDuration()
+	if err != nil {
+		return 0, "", err
+	}
+	start := time.Now()
+	mailbox := make(chan overloadMsg, overloadMailbox)
+	received := make(chan uint64)
+	var stop atomic.Bool
+	var sent uint64
+	go func() {
+		var got, acc uint64
+		for dones := int64(0); dones < size; {
+			m := <-mailbox
+			if m.done {
+				dones++
+				continue
+			}
+			got++
+			acc ^= overloadWork(m.v)
+		}
+		overloadSink = acc
+		received <- got
+	}()
+	for i := int64(0); i < size; i++ {
+		go func() {
+			var n uint64
+			for !stop.Load() {
+				mailbox <- overloadMsg{v: n}
+				n++
+			}
+			// Counted before the done, which the receiver ends on.
+			atomic.AddUint64(&sent, n)
+			mailbox <- overloadMsg{done: true}
+		}()
+	}
+	time.Sleep(d)
+	stop.Store(true)
+	got := <-received
+	extra := fmt.Sprintf("msgs_per_sec=%.0f", float64(got)/time.Since(start).Seconds())
+	if s := atomic.LoadUint64(&sent); got != s {
+		return 0, extra, fmt.Errorf("overload: %d sent, %d received", s, got)
+	}
+	return size, extra, nil
+}
+
+// scale: parked goroutines from 10^4 up to S (a power of ten), each
+// resident's (blocked on a receive from a channel that is closed to
+// release them), measured at each power of ten as snow_bench.c does: the
+// spawns since the last one until each has started, per goroutine, and
+// the RSS per goroutine of all of them at rest, that is residentSettle
+// and then until the RSS stops falling (snow-rt's stacks take seconds to
+// hibernate; the same rule here).
+const (
+	scaleFirst     = 10000
+	scalePoll      = 250 * time.Millisecond
+	scaleSettleMax = 20 * time.Second
+)
+
+func scaleRSSAtRest() (int64, error) {
+	time.Sleep(residentSettle)
+	rss, err := rssBytes()
+	for waited := time.Duration(0); err == nil && waited < scaleSettleMax; waited += scalePoll {
+		time.Sleep(scalePoll)
+		last := rss
+		// Less than 1% given back in a poll: settled.
+		if rss, err = rssBytes(); err != nil || rss > last-last/100 {
+			break
+		}
+	}
+	return rss, err
+}
+
+func scale(size int64) (int64, string, error) {
+	before, err := rssBytes()
+	if err != nil {
+		return 0, "", err
+	}
+	release := make(chan struct{})
+	var exited sync.WaitGroup
+	var count, spawned int64
+	var parts []string
+	n := int64(scaleFirst)
+	if size < n {
+		n = size
+	}
+	for ; n <= size; n *= 10 {
+		from := spawned
+		var started sync.WaitGroup
+		started.Add(int(n - from))
+		exited.Add(int(n - from))
+		t0 := time.Now()
+		for ; spawned < n; spawned++ {
+			go func() {
+				started.Done()
+				<-release
+				atomic.AddInt64(&count, 1)
+				exited.Done()
+			}()
+		}
+		started.Wait()
+		perSpawn := float64(time.Since(t0).Nanoseconds()) / float64(n-from)
+		rss, err := scaleRSSAtRest()
+		if err != nil {
+			close(release)
+			exited.Wait()
+			return 0, "", err
+		}
+		parts = append(parts, fmt.Sprintf("n=%d:ns_per_spawn=%.0f:bytes_per_actor=%d",
+			n, perSpawn, (rss-before)/n))
+	}
+	close(release)
+	exited.Wait()
+	return atomic.LoadInt64(&count), strings.Join(parts, ";"), nil
 }

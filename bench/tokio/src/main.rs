@@ -31,7 +31,7 @@
 // before the root task is spawned to after it has been joined; building
 // the runtime and shutting it down are outside it.
 use std::future::Future;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -64,6 +64,7 @@ const WORKLOADS: &[Workload] = &[
     Workload { name: "ring", def_size: 10_000_000, pow10: false, expected: identity },
     Workload { name: "service-call", def_size: 1_000_000, pow10: false, expected: identity },
     Workload { name: "sup-restart", def_size: 100_000, pow10: false, expected: identity },
+    Workload { name: "overload", def_size: 1000, pow10: false, expected: identity },
 ];
 
 const FANOUT: u64 = 10;
@@ -482,6 +483,97 @@ async fn sup_restart(size: u64) -> Outcome {
     Ok((restarts, String::new()))
 }
 
+// overload: Pony's overload example. S tasks send as fast as they can to
+// one receiver task for OVERLOAD_MS (run.sh sets it; 2000 when unset) over
+// its mailbox, a bounded mpsc channel of OVERLOAD_MAILBOX messages:
+// send().await waits while it is full, which is Tokio's backpressure. Then
+// each sends Done and ends. The receiver works a little on every message
+// (the same rounds as snow_bench.c) and counts the data messages until
+// every Done is in. The root task sleeps on Tokio's timer, then raises the
+// stop flag. msgs_per_sec is over the whole run, the draining included.
+const OVERLOAD_DEFAULT_MS: u64 = 2000;
+const OVERLOAD_MAILBOX: usize = 1024;
+const OVERLOAD_ROUNDS: u32 = 14;
+
+enum OverloadMsg {
+    Data(u64),
+    Done,
+}
+
+struct Overload {
+    stop: AtomicBool,
+    sent: AtomicU64,
+}
+
+/// Where the receiver's work goes, so that the compiler keeps it.
+static OVERLOAD_SINK: AtomicU64 = AtomicU64::new(0);
+
+/// Rounds of the Park-Miller generator, as in snow_bench.c.
+fn overload_work(v: u64) -> u64 {
+    let mut x = v % 2147483646 + 1;
+    for _ in 0..OVERLOAD_ROUNDS {
+        x = x * 48271 % 2147483647;
+    }
+    x
+}
+
+fn overload_ms() -> Result<u64, String> {
+    match std::env::var("OVERLOAD_MS") {
+        Err(_) => Ok(OVERLOAD_DEFAULT_MS),
+        Ok(s) => match s.parse::<u64>() {
+            Ok(ms) if ms > 0 => Ok(ms),
+            _ => Err(format!("bad OVERLOAD_MS {s:?}")),
+        },
+    }
+}
+
+async fn overload(size: u64) -> Outcome {
+    let ms = overload_ms()?;
+    let start = Instant::now();
+    let o = shared(Overload { stop: AtomicBool::new(false), sent: AtomicU64::new(0) });
+    let (tx, mut mailbox) = mpsc::channel::<OverloadMsg>(OVERLOAD_MAILBOX);
+    let receiver = tokio::spawn(async move {
+        let (mut dones, mut got, mut acc) = (0, 0u64, 0u64);
+        while dones < size {
+            match mailbox.recv().await {
+                Some(OverloadMsg::Data(v)) => {
+                    got += 1;
+                    acc ^= overload_work(v);
+                }
+                Some(OverloadMsg::Done) => dones += 1,
+                None => break,
+            }
+        }
+        OVERLOAD_SINK.store(acc, Ordering::Relaxed);
+        got
+    });
+    for _ in 0..size {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let mut n = 0;
+            while !o.stop.load(Ordering::Relaxed) {
+                if tx.send(OverloadMsg::Data(n)).await.is_err() {
+                    break;
+                }
+                n += 1;
+            }
+            // Counted before the Done, which the receiver ends on.
+            o.sent.fetch_add(n, Ordering::AcqRel);
+            let _ = tx.send(OverloadMsg::Done).await;
+        });
+    }
+    drop(tx);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    o.stop.store(true, Ordering::Relaxed);
+    let got = receiver.await.map_err(|e| format!("overload: receiver: {e}"))?;
+    let extra = format!("msgs_per_sec={:.0}", got as f64 / start.elapsed().as_secs_f64());
+    let sent = o.sent.load(Ordering::Acquire);
+    if got != sent {
+        return Err(format!("overload: {sent} sent, {got} received"));
+    }
+    Ok((size, extra))
+}
+
 async fn run(name: &'static str, size: u64) -> Outcome {
     match name {
         "spawn-tree" => spawn_tree(size).await,
@@ -506,6 +598,7 @@ async fn run(name: &'static str, size: u64) -> Outcome {
         "ring" => ring(size).await,
         "service-call" => service_call(size).await,
         "sup-restart" => sup_restart(size).await,
+        "overload" => overload(size).await,
         _ => unreachable!(),
     }
 }
@@ -572,7 +665,7 @@ fn main() {
     if w.pow10 && size > 1_000_000_000 {
         bad_args(format!("{}: size {} too large", w.name, size));
     }
-    if w.name.starts_with("resident") || w.name == "spawn-flat" {
+    if w.name.starts_with("resident") || w.name == "spawn-flat" || w.name == "overload" {
         if size > (1 << 31) - 1 {
             bad_args(format!("{}: size {} too large", w.name, size));
         }
