@@ -65,12 +65,15 @@ int sn_actor_send_from(struct sn_proc *self, uint64_t pid, uint64_t tag,
     const void *msg, uint64_t size);
 int sn_actor_send_after(uint64_t pid, int64_t ms, const void *msg,
     uint64_t size);
+/* The next message, or NULL with errno set (EAGAIN, ETIMEDOUT).  No
+ * error out-parameter: its address would keep a word in every parked
+ * actor's frame, which hibernation copies out. */
 const struct sn_msg *sn_actor_receive(struct sn_proc *self,
-    int64_t timeout_ms, int *err);
+    int64_t timeout_ms);
 /* Whether a selective receive wants m. */
 typedef bool (*sn_msg_want_fn)(const struct sn_msg *m, void *ctx);
 /* The oldest message want accepts; the others stay, in order.  Sets
- * self->matching while it runs.  Errors as sn_actor_receive(). */
+ * self->matching while it runs.  NULL with *err EAGAIN or ETIMEDOUT. */
 const struct sn_msg *sn_actor_receive_match(struct sn_proc *self,
     sn_msg_want_fn want, void *ctx, int64_t timeout_ms, int *err);
 /* A message made by the caller, delivered or dropped as a send's. */

@@ -358,7 +358,8 @@ receive_slow(int64_t timeout_ms)
 		return NULL;
 	if ((err = main_enter(self)) != 0)
 		return handed_out(NULL, err);
-	m = sn_actor_receive(self, timeout_ms, &err);
+	m = sn_actor_receive(self, timeout_ms);
+	err = errno;
 	main_leave(self);
 	return handed_out(m, err);
 }
@@ -368,13 +369,12 @@ snow_actor_receive(int64_t timeout_ms)
 {
 	struct sn_proc *self = sn_sched_current();
 	const struct sn_msg *m;
-	int err = 0;
 
 	/* An actor, not in a match function: what compiled code does. */
 	if (sn_unlikely(self == NULL || self->matching))
 		return receive_slow(timeout_ms);
-	m = sn_actor_receive(self, timeout_ms, &err);
-	return handed_out(m, err);
+	m = sn_actor_receive(self, timeout_ms);	/* errno set if NULL */
+	return m != NULL ? &m->tag : NULL;
 }
 
 /* snow_actor_receive_match()'s function and context, as one context. */

@@ -100,6 +100,7 @@ struct sn_proc {
 	uint8_t booted;			/* ctx is parked in proc_main() */
 	uint8_t abandoned;		/* ended mid-frame: ctx must be rebuilt */
 	int32_t reductions;		/* budget of each slice it gets */
+	unsigned slot;			/* which stack of its slab */
 	_Atomic uint64_t reds;		/* reductions run, for introspection */
 	snow_actor_fn fn;
 	const void *args;		/* what fn receives */
@@ -107,7 +108,6 @@ struct sn_proc {
 	struct sn_proc *next;		/* link in a pool or overflow list */
 	struct sn_pidblock *pidblock;	/* its PID's block in the table */
 	struct sn_slab *slab;		/* the slab its block and stack are in */
-	unsigned slot;			/* and which of its stacks */
 	void *stack_lo;			/* lowest usable byte, above the guard */
 	size_t stack_size;		/* usable bytes above stack_lo */
 
@@ -117,21 +117,32 @@ struct sn_proc {
 	_Atomic uint64_t wait;		/* see enum sn_wait_kind */
 	uint64_t wait_seq;		/* parks so far: never reset, so a
 					 * stale timer never matches */
+
+	/*
+	 * The small fields, of every part, together: spread out among the
+	 * pointers they left a hole after each (48 bytes of 464), and a
+	 * block is most of what an actor at rest costs.
+	 */
 	unsigned timer_worker;		/* whose heap holds a timed wait */
+	_Atomic uint32_t thread_wake;	/* the main process's futex word */
+	_Atomic uint32_t nmonitors;	/* in monitors, for introspection */
 	_Atomic uint8_t exit_pending;	/* 0, or an exit reason + 1 */
 	uint8_t trap_exit;
 	uint8_t ending;			/* enum sn_ending, under the table lock */
 	uint8_t matching;		/* in a selective receive's match */
 	uint8_t on_thread;		/* the main process: parks its thread
 					 * (mainproc.h) */
+	_Atomic uint8_t mute_released;	/* backpressure: a release came */
+	_Atomic uint8_t hib_ok;		/* snow_actor_hibernate() */
+	_Atomic uint8_t hib_state;	/* enum sn_hib_state */
+	_Atomic uint8_t hib_queued;	/* enum sn_hib_queued */
+	_Atomic uint8_t hib_chained;	/* hib_next is in use (hibernate.h) */
 	uint64_t call_ref;		/* the service call it waits in, or 0 */
-	_Atomic uint32_t thread_wake;	/* its futex word */
 	snow_terminate_fn terminate;	/* under the table lock, or NULL */
 	void *rt_state;			/* snow_actor_set_state() */
 	void (*rt_state_free)(void *);	/* called on rt_state at its end */
 	struct sn_links links;
 	struct sn_refmap *monitors;	/* its own: ref to target (monitor.h) */
-	_Atomic uint32_t nmonitors;	/* in monitors, for introspection */
 	struct sn_refmap *monitored_by;	/* on it: ref to DOWN, under the
 					 * table lock */
 	struct sn_name *name;		/* registered name, or NULL */
@@ -139,18 +150,13 @@ struct sn_proc {
 	/* Backpressure (backpressure.h). */
 	_Atomic(struct sn_mute *) muted; /* senders muted on it: pushed
 					 * and taken under the table lock */
-	_Atomic uint8_t mute_released;	/* a release came for its mute */
 
 	/* Hibernation: a long-parked actor's live stack top, copied out
 	 * while its stack pages are given back (see stack.c). */
 	_Atomic uint64_t park_gen;	/* sweep number when it parked */
-	_Atomic uint8_t hib_ok;		/* snow_actor_hibernate() */
-	_Atomic uint8_t hib_state;	/* enum sn_hib_state */
 	void *hib;			/* the copy, or NULL */
 	size_t hib_len;			/* bytes below the stack top */
 	struct sn_proc *hib_next;	/* on a hibernation list */
-	_Atomic uint8_t hib_queued;	/* enum sn_hib_queued */
-	_Atomic uint8_t hib_chained;	/* hib_next is in use (hibernate.h) */
 
 	unsigned char args_inline[SN_ARGS_INLINE] __attribute__((aligned(16)));
 };

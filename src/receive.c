@@ -121,7 +121,7 @@ next_msg(struct sn_proc *self, int64_t timeout_ms, uint64_t *deadline)
  * runtime's messages, handed out or dropped unseen. */
 static SN_NOINLINE const struct sn_msg *
 receive_rest(struct sn_proc *self, struct sn_msg *m, int64_t timeout_ms,
-    uint64_t deadline, int *err)
+    uint64_t deadline)
 {
 	while (m != NULL && special(m)) {
 		if (!stale(self, m))
@@ -130,7 +130,8 @@ receive_rest(struct sn_proc *self, struct sn_msg *m, int64_t timeout_ms,
 		m = next_msg(self, timeout_ms, &deadline);
 	}
 	if (m == NULL) {
-		*err = timeout_ms == 0 ? EAGAIN : ETIMEDOUT;
+		/* Set here, past the last switch: the thread we return on. */
+		errno = timeout_ms == 0 ? EAGAIN : ETIMEDOUT;
 		return NULL;
 	}
 	self->last = m;
@@ -138,7 +139,7 @@ receive_rest(struct sn_proc *self, struct sn_msg *m, int64_t timeout_ms,
 }
 
 const struct sn_msg *
-sn_actor_receive(struct sn_proc *self, int64_t timeout_ms, int *err)
+sn_actor_receive(struct sn_proc *self, int64_t timeout_ms)
 {
 	uint64_t deadline = 0;
 	struct sn_msg *m;
@@ -151,7 +152,7 @@ sn_actor_receive(struct sn_proc *self, int64_t timeout_ms, int *err)
 		self->last = m;
 		return m;
 	}
-	return receive_rest(self, m, timeout_ms, deadline, err);
+	return receive_rest(self, m, timeout_ms, deadline);
 }
 
 /* A selective receive's wish, and the stale DOWNs it must not see. */
