@@ -111,13 +111,6 @@ sn_bp_release_list(struct sn_mute *list)
 	}
 }
 
-struct sn_mute *
-sn_bp_take_locked(struct sn_proc *p)
-{
-	return atomic_exchange_explicit(&p->muted, NULL,
-	    memory_order_acquire);
-}
-
 /* Take self's list under its lock and release everyone on it. */
 static void
 release_all(struct sn_proc *self)

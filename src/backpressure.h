@@ -100,7 +100,19 @@ sn_bp_release_parking(struct sn_proc *self)
  * more mutes on it come): the caller hands it to sn_bp_release_list()
  * once the lock is dropped.
  */
-struct sn_mute *sn_bp_take_locked(struct sn_proc *p);
+static inline struct sn_mute *
+sn_bp_take_locked(struct sn_proc *p)
+{
+	/* Everyone who writes the head holds the lock we hold: no atomic
+	 * exchange needed, and an actor that ends with no one muted on it
+	 * (nearly all) pays a load. */
+	struct sn_mute *list = atomic_load_explicit(&p->muted,
+	    memory_order_relaxed);
+
+	if (list != NULL)
+		atomic_store_explicit(&p->muted, NULL, memory_order_relaxed);
+	return list;
+}
 void sn_bp_release_list(struct sn_mute *list);
 
 /* Would a muted self wake now (see sn_actor_wake_due())? */

@@ -192,7 +192,7 @@ sn_mailbox_take_queued(struct sn_mailbox *mb, sn_msg_match_fn match,
 }
 
 void
-sn_mailbox_drain(struct sn_mailbox *mb)
+sn_mailbox_drain_slow(struct sn_mailbox *mb)
 {
 	struct sn_msg *m;
 
