@@ -137,6 +137,8 @@ struct sn_proc {
 	_Atomic uint8_t hib_state;	/* enum sn_hib_state */
 	_Atomic uint8_t hib_queued;	/* enum sn_hib_queued */
 	_Atomic uint8_t hib_chained;	/* hib_next is in use (hibernate.h) */
+	uint8_t guard_pending;		/* its guard is installed at first use
+					 * (stack.c) */
 	uint64_t call_ref;		/* the service call it waits in, or 0 */
 	snow_terminate_fn terminate;	/* under the table lock, or NULL */
 	void *rt_state;			/* snow_actor_set_state() */

@@ -437,6 +437,25 @@ worker_key_create(void)
 	(void)pthread_key_create(&worker_key, worker_thread_end);
 }
 
+/*
+ * The first time a worker finds nothing to run after running something,
+ * and snow_rt_run_scheduler() waits: if that was the last actor, say so
+ * now.  Otherwise the end would be seen only once this worker had spun
+ * and gone to sleep (about half a millisecond), a fixed cost on every
+ * run of a short program.  The fence orders our exit count before the
+ * sums, as sn_sched_quiescent() asks.
+ */
+static void
+end_maybe_seen(void)
+{
+	if (atomic_load_explicit(&sn_rt.done_waiters,
+	    memory_order_relaxed) == 0)
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+	if (sn_sched_quiescent())
+		sn_sched_done_signal();
+}
+
 void *
 sn_sched_worker_main(void *arg)
 {
@@ -470,6 +489,8 @@ sn_sched_worker_main(void *arg)
 		}
 		if (atomic_load(&sn_rt.stop))
 			break;
+		if (empty == 0)
+			end_maybe_seen();
 		if (++empty < SN_IDLE_SPINS && spin_begin(w)) {
 			/* Now and then let the kernel run someone else: with
 			 * more threads than CPUs the thread that would give

@@ -349,6 +349,7 @@ slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
 	size_t len = pcb_area(pool, n) + pool->slot_size * n +
 	    pool->page_size;
 	char *base;
+	bool lazy;
 	int i;
 
 	slab = calloc(1, sizeof(*slab));
@@ -367,9 +368,17 @@ slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
 	slab->len = len;
 	slab->n = n;
 	slab->slots = base + pcb_area(pool, n);
-	/* The tail guard keeps every protected run of stacks inside the
-	 * slab's mapping, whatever lies above it (see "Mappings"). */
-	for (i = 0; i <= (int)n; i++) {
+	/*
+	 * The tail guard keeps every protected run of stacks inside the
+	 * slab's mapping, whatever lies above it (see "Mappings").  With
+	 * guard markers a stack's own guard waits for the stack's first use
+	 * (proc_boot()): a slab is one mapping either way, and 256 system
+	 * calls up front were most of what the first spawn of a program
+	 * cost (about 250 us here).  Guard mappings change the count of
+	 * VMAs, which is reckoned per slab, so they all go in now.
+	 */
+	lazy = sn_load(&pool->guard_madvise);
+	for (i = lazy ? (int)n : 0; i <= (int)n; i++) {
 		*err = i < (int)n ?
 		    guard_install(pool, slab_slot(pool, slab, (unsigned)i),
 		    pool->guard_size) :
@@ -381,11 +390,13 @@ slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
 			return NULL;
 		}
 	}
+	lazy = lazy && sn_load(&pool->guard_madvise);	/* the tail's went in */
 	for (i = (int)n - 1; i >= 0; i--) {
 		char *slot = slab_slot(pool, slab, (unsigned)i);
 		struct sn_proc *p = slab_proc(slab, (unsigned)i);
 
 		p->booted = 0;
+		p->guard_pending = lazy;
 		p->slab = slab;
 		p->slot = (unsigned)i;
 		p->hib = NULL;
@@ -496,12 +507,21 @@ pool_refill(struct sn_stack_pool *pool, struct sn_stack_cache *cache)
 	return list;
 }
 
+/* Make p's context, installing its guard first if that waited (see
+ * slab_map()): no stack runs without its guard. */
 static int
 proc_boot(struct sn_stack_pool *pool, struct sn_proc *p)
 {
-	int err = sn_ctx_make(&p->ctx, p->stack_lo, p->stack_size,
-	    pool->entry, p);
+	int err;
 
+	if (p->guard_pending) {
+		if (madvise((char *)p->stack_lo - pool->guard_size,
+		    pool->guard_size, MADV_GUARD_INSTALL) != 0)
+			return ENOMEM;	/* as for any stack we cannot have */
+		p->guard_pending = 0;
+	}
+	err = sn_ctx_make(&p->ctx, p->stack_lo, p->stack_size, pool->entry,
+	    p);
 	if (err == 0)
 		p->booted = 1;
 	return err;
