@@ -43,8 +43,13 @@ sn_actor_wake_due(struct sn_proc *p, unsigned kind)
 {
 	if (atomic_load_explicit(&p->exit_pending, memory_order_relaxed))
 		return true;
+	/* A receive must not park with senders muted on it: it released
+	 * them before it parked, and one that muted since, after its own
+	 * message was taken, is seen here, after the parking fence (the
+	 * muting sender stores, then fences, then reads our wait word). */
 	if (sn_likely(kind == SN_WAIT_MSG))
-		return sn_mailbox_ready(&p->mailbox);
+		return sn_mailbox_ready(&p->mailbox) ||
+		    atomic_load_explicit(&p->muted, memory_order_relaxed) != NULL;
 	return kind == SN_WAIT_MUTE && sn_bp_wake_due(p);
 }
 
