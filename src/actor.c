@@ -48,8 +48,7 @@ sn_actor_wake_due(struct sn_proc *p, unsigned kind)
 	 * message was taken, is seen here, after the parking fence (the
 	 * muting sender stores, then fences, then reads our wait word). */
 	if (sn_likely(kind == SN_WAIT_MSG))
-		return sn_mailbox_ready(&p->mailbox) ||
-		    atomic_load_explicit(&p->muted, memory_order_relaxed) != NULL;
+		return sn_mailbox_ready(&p->mailbox) || sn_bp_muted_on(p);
 	return kind == SN_WAIT_MUTE && sn_bp_wake_due(p);
 }
 
@@ -412,18 +411,7 @@ sn_actor_monitor(struct sn_proc *self, uint64_t pid, int *err)
 }
 
 int
-sn_actor_send(uint64_t pid, uint64_t tag, const void *msg, uint64_t size)
-{
-	struct sn_msg *m = sn_msg_new(tag, msg, size);
-
-	if (m == NULL)
-		return ENOMEM;
-	deliver(pid, m);
-	return 0;
-}
-
-int
-sn_actor_send_from(struct sn_proc *self, uint64_t pid, uint64_t tag,
+sn_actor_send(struct sn_proc *self, uint64_t pid, uint64_t tag,
     const void *msg, uint64_t size)
 {
 	struct sn_msg *m = sn_msg_new(tag, msg, size);

@@ -57,11 +57,9 @@ int sn_actor_timer_stale(const struct sn_timer *tm);
 uint64_t sn_actor_end_blocked(void);
 
 /* The public calls, arguments checked by api.c; self is the caller. */
-int sn_actor_send(uint64_t pid, uint64_t tag, const void *msg,
-    uint64_t size);
 /* A send by the actor self, which backpressure may mute (it then parks
- * here until released). */
-int sn_actor_send_from(struct sn_proc *self, uint64_t pid, uint64_t tag,
+ * here until released), or by a thread that is no actor (self NULL). */
+int sn_actor_send(struct sn_proc *self, uint64_t pid, uint64_t tag,
     const void *msg, uint64_t size);
 int sn_actor_send_after(uint64_t pid, int64_t ms, const void *msg,
     uint64_t size);

@@ -254,10 +254,10 @@ send_any(uint64_t pid, uint64_t tag, const void *msg, uint64_t size)
 		return err;
 	/* An actor's send may be muted by backpressure; nobody else's. */
 	if ((self = sn_sched_current()) != NULL)
-		return sn_actor_send_from(self, pid, tag, msg, size);
+		return sn_actor_send(self, pid, tag, msg, size);
 	if ((err = sn_sched_outside_enter()) != 0)
 		return err;
-	err = sn_actor_send(pid, tag, msg, size);
+	err = sn_actor_send(NULL, pid, tag, msg, size);
 	sn_sched_outside_leave();
 	return err;
 }

@@ -34,7 +34,7 @@ sn_bp_note_over(struct sn_proc *self, struct sn_proc *to)
 	if (to == self || to->on_thread || self->on_thread)
 		return SN_BP_GO;
 	/* Others wait for self to drain: muting it could close a cycle. */
-	if (atomic_load_explicit(&self->muted, memory_order_relaxed) != NULL)
+	if (sn_bp_muted_on(self))
 		return SN_BP_GO;
 	w = sn_worker_self();
 	if ((node = w->bp_spare) == NULL)
@@ -111,9 +111,8 @@ sn_bp_release_list(struct sn_mute *list)
 	}
 }
 
-/* Take self's list under its lock and release everyone on it. */
-static void
-release_all(struct sn_proc *self)
+void
+sn_bp_release_all(struct sn_proc *self)
 {
 	struct sn_pt_shard *held;
 	struct sn_mute *list = NULL;
@@ -132,17 +131,5 @@ sn_bp_release_slow(struct sn_proc *self)
 	 * mailbox at once, and a margin keeps them from being muted and
 	 * released on every message. */
 	if (sn_mailbox_length(&self->mailbox) <= sn_rt.mbox_limit / 2)
-		release_all(self);
-}
-
-void
-sn_bp_release_parking_slow(struct sn_proc *self)
-{
-	release_all(self);
-}
-
-void
-sn_bp_spare_free(void *spare)
-{
-	free(spare);
+		sn_bp_release_all(self);
 }

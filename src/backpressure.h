@@ -72,6 +72,18 @@ sn_bp_note_send(struct sn_proc *self, struct sn_proc *to)
 void sn_bp_after_send(struct sn_proc *self, int outcome);
 
 /*
+ * Whether senders are muted on p.  Without the lock: a moment's answer,
+ * which is enough for the inline tests below (the list is only ever
+ * taken under the lock), and after a fence the answer that pairs with a
+ * muting sender's (see sn_actor_wake_due()).
+ */
+static inline bool
+sn_bp_muted_on(struct sn_proc *p)
+{
+	return atomic_load_explicit(&p->muted, memory_order_relaxed) != NULL;
+}
+
+/*
  * In self (any receive, after it took a message): release the senders
  * muted on self once its mailbox has drained to half the limit.  Inline
  * test: one load on every receive.
@@ -80,19 +92,19 @@ void sn_bp_release_slow(struct sn_proc *self);
 static inline void
 sn_bp_drained(struct sn_proc *self)
 {
-	if (sn_unlikely(atomic_load_explicit(&self->muted,
-	    memory_order_relaxed) != NULL))
+	if (sn_unlikely(sn_bp_muted_on(self)))
 		sn_bp_release_slow(self);
 }
 
+/* Take self's list under its lock and release everyone on it. */
+void sn_bp_release_all(struct sn_proc *self);
+
 /* In self, about to park in a receive: release everyone muted on it. */
-void sn_bp_release_parking_slow(struct sn_proc *self);
 static inline void
 sn_bp_release_parking(struct sn_proc *self)
 {
-	if (sn_unlikely(atomic_load_explicit(&self->muted,
-	    memory_order_relaxed) != NULL))
-		sn_bp_release_parking_slow(self);
+	if (sn_unlikely(sn_bp_muted_on(self)))
+		sn_bp_release_all(self);
 }
 
 /*
@@ -119,11 +131,7 @@ void sn_bp_release_list(struct sn_mute *list);
 static inline bool
 sn_bp_wake_due(struct sn_proc *self)
 {
-	return atomic_load(&self->mute_released) != 0 ||
-	    atomic_load_explicit(&self->muted, memory_order_relaxed) != NULL;
+	return atomic_load(&self->mute_released) != 0 || sn_bp_muted_on(self);
 }
-
-/* The worker's spare list node, freed when the workers are. */
-void sn_bp_spare_free(void *spare);
 
 #endif /* SN_BACKPRESSURE_H */
