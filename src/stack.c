@@ -300,20 +300,18 @@ slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
 	 * cost (about 250 us here).  Guard mappings change the count of
 	 * VMAs, which is reckoned per slab, so they all go in now.
 	 */
+	*err = guard_install(pool, slab_slot(pool, slab, n), pool->page_size);
+	/* Asked after the tail's: a kernel without markers is found there,
+	 * and then every guard goes in now. */
 	lazy = sn_load(&pool->guard_madvise);
-	for (i = lazy ? (int)n : 0; i <= (int)n; i++) {
-		*err = i < (int)n ?
-		    guard_install(pool, slab_slot(pool, slab, (unsigned)i),
-		    pool->guard_size) :
-		    guard_install(pool, slab_slot(pool, slab, n),
-		    pool->page_size);
-		if (*err != 0) {
-			munmap(base, len);
-			free(slab);
-			return NULL;
-		}
+	for (i = 0; *err == 0 && !lazy && i < (int)n; i++)
+		*err = guard_install(pool, slab_slot(pool, slab, (unsigned)i),
+		    pool->guard_size);
+	if (*err != 0) {
+		munmap(base, len);
+		free(slab);
+		return NULL;
 	}
-	lazy = lazy && sn_load(&pool->guard_madvise);	/* the tail's went in */
 	for (i = (int)n - 1; i >= 0; i--) {
 		char *slot = slab_slot(pool, slab, (unsigned)i);
 		struct sn_proc *p = slab_proc(slab, (unsigned)i);
@@ -437,6 +435,9 @@ proc_boot(struct sn_stack_pool *pool, struct sn_proc *p)
 {
 	int err;
 
+	/* Not guard_install(): a slab marked lazy has guard markers, and
+	 * its fallback to a PROT_NONE mapping would change a VMA count
+	 * reckoned per slab. */
 	if (p->guard_pending) {
 		if (madvise((char *)p->stack_lo - pool->guard_size,
 		    pool->guard_size, MADV_GUARD_INSTALL) != 0)
