@@ -473,13 +473,16 @@ wait_muted(uint64_t pid)
 	return 0;
 }
 
-START_TEST(a_muted_actor_can_be_killed)
+/*
+ * A receiver that sleeps ms without receiving, and an actor sending it
+ * 4 x LIMIT messages, once that sender is muted.  Returns the sender;
+ * *receiver is the receiver.
+ */
+static uint64_t
+muted_sender(int64_t ms, uint64_t *receiver)
 {
-	int64_t ms = 60000;
-	struct snow_process_info info;
 	struct burst b = { 0, 4 * LIMIT };
 	uint64_t s;
-	double t0;
 
 	reset_fails();
 	env_limit(NULL);
@@ -489,6 +492,16 @@ START_TEST(a_muted_actor_can_be_killed)
 	b.to = spawn_ok(sleeping_receiver, &ms, sizeof(ms), SNOW_PRIO_NORMAL);
 	s = spawn_ok(burst_sender, &b, sizeof(b), SNOW_PRIO_NORMAL);
 	ck_assert_msg(wait_muted(s), "the sender was never muted");
+	*receiver = b.to;
+	return s;
+}
+
+START_TEST(a_muted_actor_can_be_killed)
+{
+	struct snow_process_info info;
+	uint64_t r, s = muted_sender(60000, &r);
+	double t0;
+
 	ck_assert_int_eq(atomic_load(&burst_done), 0);
 	ck_assert_int_eq(snow_actor_kill(s), 0);
 	t0 = now();
@@ -497,25 +510,16 @@ START_TEST(a_muted_actor_can_be_killed)
 	ck_assert_int_eq(snow_process_info(s, &info), ESRCH);
 	ck_assert_int_eq(atomic_load(&sleeper_woke), 0);
 	ck_assert_int_eq(atomic_load(&burst_done), 0);
-	ck_assert_int_eq(snow_actor_kill(b.to), 0);
+	ck_assert_int_eq(snow_actor_kill(r), 0);
 	run_ok();
 }
 END_TEST
 
 START_TEST(a_receiver_that_ends_lets_its_senders_go)
 {
-	int64_t ms = 300;
-	struct burst b = { 0, 4 * LIMIT };
-	uint64_t s;
+	uint64_t r;
 
-	reset_fails();
-	env_limit(NULL);
-	atomic_store(&burst_done, 0);
-	atomic_store(&sleeper_woke, 0);
-	init_ok(2);
-	b.to = spawn_ok(sleeping_receiver, &ms, sizeof(ms), SNOW_PRIO_NORMAL);
-	s = spawn_ok(burst_sender, &b, sizeof(b), SNOW_PRIO_NORMAL);
-	ck_assert_msg(wait_muted(s), "the sender was never muted");
+	(void)muted_sender(300, &r);
 	run_ok();
 	assert_no_fails();
 	ck_assert_int_eq(atomic_load(&sleeper_woke), 1);
