@@ -198,8 +198,11 @@ versions() {
 	echo "$v"
 }
 table=$out/results.md
-# Shared by the overload and scale tables: stat(a, k, m) is the median of
-# a[k, 1..m], with lo and hi its range; label[] names the systems.
+# Shared by the three tables' awk programs (each given -v systems):
+# stat(a, k, m) is the median of a[k, 1..m], with lo and hi its range;
+# label[] names the systems, sys[1..ns] are the ones in the table, and
+# print_head() prints a table's header and rule, one column per system
+# and one ratio per peer between first and tail.
 awk_lib='
 function median(a, n,   i, j, t) {
 	for (i = 2; i <= n; i++)
@@ -212,10 +215,17 @@ function stat(a, k, m,   j, v) {
 	for (j = 2; j <= m; j++) { if (v[j] < lo) lo = v[j]; if (v[j] > hi) hi = v[j] }
 	return median(v, m)
 }
+function print_head(head, rule, tail, tail_rule,   s) {
+	for (s = 1; s <= ns; s++) { head = head " | " label[sys[s]]; rule = rule "|---" }
+	for (s = 2; s <= ns; s++) { head = head " | snow/" label[sys[s]]; rule = rule "|---" }
+	print head tail
+	print rule tail_rule
+}
 BEGIN {
 	split("snow-rt Go Erlang CAF Boost.Fiber Tokio", shown, " ")
 	split("snow-rt go erlang caf fiber tokio", ids, " ")
 	for (i in ids) label[ids[i]] = shown[i]
+	ns = split(systems, sys, " ")
 }
 '
 {
@@ -224,20 +234,13 @@ BEGIN {
 	echo "Median of $runs runs after a warm-up (min-max); ratio = snow-rt / peer, below 1 means snow-rt is faster (or smaller)."
 	echo "Last column: a cache line's round trip between two CPUs (bench/corelat), after each snow-rt run; where the host placed the CPUs far apart it is several times higher, and snow-rt's hand-offs between threads slow with it."
 	echo
-	awk -v runs="$runs" -v systems="$systems" '
-	function median(a, n,   i, j, t) {
-		for (i = 2; i <= n; i++)
-			for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
-		return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
-	}
+	awk -v runs="$runs" -v systems="$systems" "$awk_lib"'
 	function fmt(ns) { return ns >= 1e9 ? sprintf("%.2f s", ns/1e9) : sprintf("%.1f ms", ns/1e6) }
 	# Median of column c (t: time, x: extra, r: rss) of key k; lo, hi too.
-	function stat(k, c,   j, m) {
-		m = n[k]
-		for (j = 1; j <= m; j++) v[j] = (c == "t" ? t[k, j] : c == "x" ? x[k, j] : r[k, j])
-		lo = hi = v[1]
-		for (j = 2; j <= m; j++) { if (v[j] < lo) lo = v[j]; if (v[j] > hi) hi = v[j] }
-		return median(v, m)
+	function col(k, c) {
+		if (c == "t")
+			return stat(t, k, n[k])
+		return c == "x" ? stat(x, k, n[k]) : stat(r, k, n[k])
 	}
 	$2 == "overload" || $2 == "scale" { next }	# tables of their own
 	{
@@ -249,17 +252,10 @@ BEGIN {
 		if ($6 != "-") { split($6, kv, "="); x[k, n[k]] = kv[2]; xname[key] = kv[1] }
 	}
 	END {
-		ns = split(systems, sys, " ")
-		split("snow-rt Go Erlang CAF Boost.Fiber Tokio", shown, " ")
-		split("snow-rt go erlang caf fiber tokio", ids, " ")
-		for (i in ids) label[ids[i]] = shown[i]
-		head = "| workload | workers"; rule = "|---|---"
-		for (s = 1; s <= ns; s++) { head = head " | " label[sys[s]]; rule = rule "|---" }
-		for (s = 2; s <= ns; s++) { head = head " | snow/" label[sys[s]]; rule = rule "|---" }
 		rss = "peak RSS MiB"
 		for (s = 1; s <= ns; s++) rss = rss (s == 1 ? " " : " / ") label[sys[s]]
-		print head " | " rss " | core round trip ns (min-max) |"
-		print rule "|---|---|"
+		print_head("| workload | workers", "|---|---",
+		    " | " rss " | core round trip ns (min-max) |", "|---|---|")
 		for (i = 1; i <= nk; i++) {
 			key = order[i]; split(key, kw, " ")
 			line = "| " kw[1] " | " kw[2]; rl = ""
@@ -267,24 +263,21 @@ BEGIN {
 				k = key " " sys[s]
 				if (n[k] == 0) { med[s] = 0; line = line " | -"; rl = rl (s > 1 ? " / " : "") "-"; continue }
 				if (xname[key] == "rss_per_actor_bytes") {
-					med[s] = stat(k, "x")
+					med[s] = col(k, "x")
 					line = line sprintf(" | %d B/actor (%d-%d)", med[s], lo, hi)
 				} else {
-					med[s] = stat(k, "t")
+					med[s] = col(k, "t")
 					line = line " | " fmt(med[s]) " (" fmt(lo) "-" fmt(hi) ")"
 					if (xname[key] == "msgs_per_sec")
-						line = line sprintf(", %.2f M msgs/s", stat(k, "x") / 1e6)
+						line = line sprintf(", %.2f M msgs/s", col(k, "x") / 1e6)
 				}
-				rl = rl (s > 1 ? " / " : "") sprintf("%.0f", stat(k, "r") / 1024)
+				rl = rl (s > 1 ? " / " : "") sprintf("%.0f", col(k, "r") / 1024)
 			}
 			for (s = 2; s <= ns; s++)
 				line = line (med[s] > 0 ? sprintf(" | %.2f", med[1] / med[s]) : " | -")
 			line = line " | " rl " |"
 			m = nl[key]
-			for (j = 1; j <= m; j++) v[j] = lat[key, j]
-			lo = hi = lat[key, 1]
-			for (j = 1; j <= m; j++) { if (lat[key,j] < lo) lo = lat[key,j]; if (lat[key,j] > hi) hi = lat[key,j] }
-			line = line (m ? sprintf(" %d (%d-%d) |", median(v, m), lo, hi) : " - |")
+			line = line (m ? sprintf(" %d (%d-%d) |", stat(lat, key, m), lo, hi) : " - |")
 			print line
 		}
 	}' "$raw"
@@ -299,12 +292,7 @@ BEGIN {
 		n[k]++; split($6, kv, "="); x[k, n[k]] = kv[2]; r[k, n[k]] = $5
 	}
 	END {
-		ns = split(systems, sys, " ")
-		head = "| overload | workers"; rule = "|---|---"
-		for (s = 1; s <= ns; s++) { head = head " | " label[sys[s]]; rule = rule "|---" }
-		for (s = 2; s <= ns; s++) { head = head " | snow/" label[sys[s]]; rule = rule "|---" }
-		print head " |"
-		print rule "|"
+		print_head("| overload | workers", "|---|---", " |", "|")
 		for (i = 1; i <= nw; i++) {
 			w = order[i]; lm = "| M msgs/s | " w; lr = "| peak RSS MiB | " w
 			for (s = 1; s <= ns; s++) {
@@ -340,12 +328,7 @@ BEGIN {
 		}
 	}
 	END {
-		ns = split(systems, sys, " ")
-		head = "| scale | workers | actors"; rule = "|---|---|---"
-		for (s = 1; s <= ns; s++) { head = head " | " label[sys[s]]; rule = rule "|---" }
-		for (s = 2; s <= ns; s++) { head = head " | snow/" label[sys[s]]; rule = rule "|---" }
-		print head " |"
-		print rule "|"
+		print_head("| scale | workers | actors", "|---|---|---", " |", "|")
 		for (i = 1; i <= nk; i++) {
 			split(order[i], kw, " ")
 			line = "| ns/spawn, B/actor | " kw[1] " | " kw[2]

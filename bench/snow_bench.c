@@ -241,6 +241,29 @@ rss_bytes(void)
 	return kb * 1024;
 }
 
+/* Spawn resident actors into pids[from..to) and wait until all of them
+ * (every one ever spawned, to in all) have parked. */
+static void
+spawn_parked(uint64_t *pids, uint64_t from, uint64_t to)
+{
+	for (uint64_t i = from; i < to; i++)
+		pids[i] = spawn_or_count(resident_actor, NULL, 0);
+	while (atomic_load(&parked) + atomic_load(&failures) < to)
+		usleep(1000);
+}
+
+/* Release the n parked actors of pids, wait for their end, free pids. */
+static uint64_t
+release_parked(uint64_t *pids, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		if (pids[i] != 0)
+			send_stop(pids[i]);
+	snow_rt_run_scheduler();
+	free(pids);
+	return atomic_load(&sum);
+}
+
 static uint64_t
 resident(uint64_t size, char *extra, size_t len)
 {
@@ -255,21 +278,13 @@ resident(uint64_t size, char *extra, size_t len)
 	 * that the figure stays the actors' own cost. */
 	memset(pids, 0, size * sizeof(*pids));
 	before = rss_bytes();
-	for (uint64_t i = 0; i < size; i++)
-		pids[i] = spawn_or_count(resident_actor, NULL, 0);
-	while (atomic_load(&parked) + atomic_load(&failures) < size)
-		usleep(1000);
+	spawn_parked(pids, 0, size);
 	/* At rest: the same settling time for every system (run.sh). */
 	usleep(RESIDENT_SETTLE_MS * 1000);
 	after = rss_bytes();
 	snprintf(extra, len, "rss_per_actor_bytes=%ld",
 	    (after - before) / (long)size);
-	for (uint64_t i = 0; i < size; i++)
-		if (pids[i] != 0)
-			send_stop(pids[i]);
-	snow_rt_run_scheduler();
-	free(pids);
-	return atomic_load(&sum);
+	return release_parked(pids, size);
 }
 
 /* ---- skynet-msg ---- */
@@ -702,10 +717,8 @@ scale(uint64_t size, char *extra, size_t len)
 	for (n = size < SCALE_FIRST ? size : SCALE_FIRST; n <= size; n *= 10) {
 		from = spawned;
 		t0 = now_ns();
-		for (; spawned < n; spawned++)
-			pids[spawned] = spawn_or_count(resident_actor, NULL, 0);
-		while (atomic_load(&parked) + atomic_load(&failures) < n)
-			usleep(1000);
+		spawn_parked(pids, from, n);
+		spawned = n;
 		t1 = now_ns();
 		rss = scale_rss_at_rest();
 		used += (size_t)snprintf(extra + used, len - used,
@@ -716,12 +729,7 @@ scale(uint64_t size, char *extra, size_t len)
 		if (used >= len)
 			break;
 	}
-	for (uint64_t i = 0; i < spawned; i++)
-		if (pids[i] != 0)
-			send_stop(pids[i]);
-	snow_rt_run_scheduler();
-	free(pids);
-	return atomic_load(&sum);
+	return release_parked(pids, spawned);
 }
 
 static const struct workload workloads[] = {

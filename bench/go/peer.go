@@ -188,25 +188,32 @@ func yieldStorm(size int64) (int64, string, error) {
 // as long.
 const residentSettle = 500 * time.Millisecond
 
+// spawnParked starts n goroutines that wait on release, then count
+// themselves in count and leave exited, and returns once all n wait.
+func spawnParked(n int64, release <-chan struct{}, exited *sync.WaitGroup, count *int64) {
+	var started sync.WaitGroup
+	started.Add(int(n))
+	exited.Add(int(n))
+	for i := int64(0); i < n; i++ {
+		go func() {
+			started.Done()
+			<-release
+			atomic.AddInt64(count, 1)
+			exited.Done()
+		}()
+	}
+	started.Wait()
+}
+
 func resident(size int64) (int64, string, error) {
 	before, err := rssBytes()
 	if err != nil {
 		return 0, "", err
 	}
 	release := make(chan struct{})
-	var started, exited sync.WaitGroup
+	var exited sync.WaitGroup
 	var count int64
-	started.Add(int(size))
-	exited.Add(int(size))
-	for i := int64(0); i < size; i++ {
-		go func() {
-			started.Done()
-			<-release
-			atomic.AddInt64(&count, 1)
-			exited.Done()
-		}()
-	}
-	started.Wait()
+	spawnParked(size, release, &exited, &count)
 	// Memory at rest: sampled once every actor has parked and
 	// residentSettle has passed, the same in all three systems.
 	time.Sleep(residentSettle)
@@ -628,19 +635,9 @@ func scale(size int64) (int64, string, error) {
 	}
 	for ; n <= size; n *= 10 {
 		from := spawned
-		var started sync.WaitGroup
-		started.Add(int(n - from))
-		exited.Add(int(n - from))
 		t0 := time.Now()
-		for ; spawned < n; spawned++ {
-			go func() {
-				started.Done()
-				<-release
-				atomic.AddInt64(&count, 1)
-				exited.Done()
-			}()
-		}
-		started.Wait()
+		spawnParked(n-from, release, &exited, &count)
+		spawned = n
 		perSpawn := float64(time.Since(t0).Nanoseconds()) / float64(n-from)
 		rss, err := scaleRSSAtRest()
 		if err != nil {
