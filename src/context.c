@@ -1,5 +1,6 @@
 /*
- * Building actor contexts with makecontext(3); see context.h.
+ * Building actor contexts: by hand for the fast backend, with
+ * makecontext(3) for the ucontext one; see context.h.
  */
 #include "config.h"
 
@@ -26,19 +27,6 @@ sn_ctx_actor_sigmask(sigset_t *set)
 	sigfillset(set);
 	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
 		sigdelset(set, kept[i]);
-}
-
-/*
- * makecontext(3) passes only int arguments, so a pointer travels as two
- * 32-bit halves.
- */
-#define PTR_HI(p)	((unsigned)((uintptr_t)(p) >> 32))
-#define PTR_LO(p)	((unsigned)((uintptr_t)(p) & 0xffffffffu))
-
-static void *
-ptr_join(unsigned hi, unsigned lo)
-{
-	return (void *)(((uintptr_t)hi << 32) | (uintptr_t)lo);
 }
 
 /* Record the stack a new context will run on, for the sanitizers. */
@@ -147,75 +135,86 @@ sn_ctx_sp(const struct sn_ctx *ctx)
 	return ctx->sp;
 }
 
-void sn_ctx_boot(void **save_sp, const ucontext_t *uc);
+/*
+ * A new context is a stack that looks as if sn_ctx_swap() had suspended
+ * it: control words and callee-saved registers below a return address,
+ * which is sn_ctx_start (switch_*.S).  That code calls the function in one
+ * saved register with the two values in two others, so the first switch
+ * into the context starts ctx_first(entry, arg) with no system call.
+ *
+ * Before, a context was made with makecontext(3) and entered once through
+ * setcontext(3), at the price of getcontext()'s and setcontext()'s two
+ * sigprocmask calls: about a third of every restart of a killed actor,
+ * whose stack keeps no reusable context.
+ */
+void sn_ctx_start(void);
 
-/* Lives on the creator's stack while the new context boots. */
-struct boot {
-	struct sn_ctx *ctx;
-	void (*entry)(void *);
-	void *arg;
-	void *creator_sp;
-	struct sn_ctx creator;		/* for the sanitizers only */
-};
-
+/* The first C code of every context: tell ASan the switch is complete. */
 static void
-boot_entry(unsigned hi, unsigned lo)
+ctx_first(void (*entry)(void *), void *arg)
 {
-	struct boot *b = ptr_join(hi, lo);
-	struct sn_ctx *ctx = b->ctx;
-	void (*entry)(void *) = b->entry;
-	void *arg = b->arg;
-
 	entered();
-	/*
-	 * Park here and hand control back to sn_ctx_make(): b dies with that
-	 * return, so everything needed later was copied above.
-	 */
-#ifdef SN_ASAN
-	__sanitizer_start_switch_fiber(&ctx->fake_stack, b->creator.stack_lo,
-	    b->creator.stack_size);
-#endif
-#ifdef SN_TSAN
-	__tsan_switch_to_fiber(b->creator.fiber, 0);
-#endif
-	sn_ctx_swap(&ctx->sp, b->creator_sp);
-#ifdef SN_ASAN
-	__sanitizer_finish_switch_fiber(ctx->fake_stack, NULL, NULL);
-#endif
-	(void)ctx;
 	entry(arg);
 	abort();
 }
+
+#if defined(__x86_64__)
+/*
+ * The frame sn_ctx_swap() pops, from the saved stack pointer up: the x87
+ * control word and MXCSR (16 bytes), r15, r14, r13, r12, rbx, rbp, the
+ * return address.  sn_ctx_start calls r13 with r12 and rbx.  The return
+ * address sits in the top 8 bytes of a 16-aligned top, so that the call
+ * in sn_ctx_start enters ctx_first() with the alignment the ABI wants.
+ * The control words are the creator's, as getcontext(3) would have taken.
+ */
+static void *
+frame_build(void *stack, size_t size, void (*entry)(void *), void *arg)
+{
+	uint64_t *f = (uint64_t *)(((uintptr_t)stack + size) & ~(uintptr_t)15)
+	    - 9;
+	uint32_t mxcsr;
+	uint16_t fcw;
+
+	__asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+	__asm__ volatile("fnstcw %0" : "=m"(fcw));
+	f[0] = fcw;
+	f[1] = mxcsr;
+	f[2] = 0;				/* r15 */
+	f[3] = 0;				/* r14 */
+	f[4] = (uintptr_t)ctx_first;		/* r13 */
+	f[5] = (uintptr_t)entry;		/* r12 */
+	f[6] = (uintptr_t)arg;			/* rbx */
+	f[7] = 0;				/* rbp: the end of the frame chain */
+	f[8] = (uintptr_t)sn_ctx_start;
+	return f;
+}
+#else
+#error "the fast context backend has no frame_build() for this CPU"
+#endif
 
 int
 sn_ctx_make(struct sn_ctx *ctx, void *stack, size_t size,
     void (*entry)(void *), void *arg)
 {
-	struct boot b = { ctx, entry, arg, NULL, { 0 } };
-	ucontext_t uc;
-
-	if (getcontext(&uc) != 0)
-		return errno;
-	uc.uc_stack.ss_sp = stack;
-	uc.uc_stack.ss_size = size;
-	uc.uc_link = NULL;
-	makecontext(&uc, (void (*)(void))boot_entry, 2, PTR_HI(&b), PTR_LO(&b));
+	ctx->sp = frame_build(stack, size, entry, arg);
 	ctx_describe(ctx, stack, size);
-	sn_ctx_init_thread(&b.creator);
-#ifdef SN_ASAN
-	__sanitizer_start_switch_fiber(&b.creator.fake_stack, stack, size);
-#endif
-#ifdef SN_TSAN
-	__tsan_switch_to_fiber(ctx->fiber, 0);
-#endif
-	sn_ctx_boot(&b.creator_sp, &uc);
-#ifdef SN_ASAN
-	__sanitizer_finish_switch_fiber(b.creator.fake_stack, NULL, NULL);
-#endif
 	return 0;
 }
 
 #else /* ucontext */
+
+/*
+ * makecontext(3) passes only int arguments, so a pointer travels as two
+ * 32-bit halves.
+ */
+#define PTR_HI(p)	((unsigned)((uintptr_t)(p) >> 32))
+#define PTR_LO(p)	((unsigned)((uintptr_t)(p) & 0xffffffffu))
+
+static void *
+ptr_join(unsigned hi, unsigned lo)
+{
+	return (void *)(((uintptr_t)hi << 32) | (uintptr_t)lo);
+}
 
 const char sn_ctx_backend[] = "ucontext";
 

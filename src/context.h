@@ -1,16 +1,17 @@
 /*
  * Execution contexts: the registers of a suspended actor or worker.
  *
- * Every actor context is built by makecontext(3).  How it is switched is a
- * configure choice:
+ * How a context is built and switched is a configure choice:
  *
- *  - fast (default on x86-64): sn_ctx_make() enters the new context once,
- *    through setcontext(3), and the entry immediately parks itself with the
- *    assembly swap; from then on every switch saves and restores the
- *    callee-saved registers and the stack pointer, and never enters the
- *    kernel.  The signal mask is not part of the context: all actors on a
- *    worker share that thread's mask.
- *  - ucontext: every switch is swapcontext(3), which also saves and restores
+ *  - fast (default on x86-64): sn_ctx_make() writes a frame on the new
+ *    stack as if the assembly swap had suspended it there (context.c's
+ *    frame_build()), so the first switch starts the entry; every switch
+ *    saves and restores the callee-saved registers, the FP control words
+ *    and the stack pointer, and never enters the kernel.  The signal mask
+ *    is not part of the context: all actors on a worker share that
+ *    thread's mask.
+ *  - ucontext: every context is made by makecontext(3) and every switch
+ *    is swapcontext(3), which also saves and restores
  *    the signal mask with a system call: every actor context is made with
  *    the workers' mask (sn_ctx_actor_sigmask), whatever thread made it,
  *    or a switch into it would unblock signals on the worker.

@@ -4,7 +4,7 @@
  * A block lives in the slab of the stack its actor runs on (see stack.c):
  * block and stack are one allocation, and when the actor exits both go back
  * to a pool together with the context still parked in proc_main(), so the
- * next spawn pays for neither an mmap nor a makecontext.
+ * next spawn pays for neither an mmap nor a new context.
  */
 #ifndef SN_PROC_H
 #define SN_PROC_H

@@ -43,22 +43,25 @@ sn_ctx_swap:
 	.size	sn_ctx_swap, .-sn_ctx_swap
 
 /*
- * void sn_ctx_boot(void **save_sp, const ucontext_t *uc)
+ * void sn_ctx_start(void)
  *
- * Saves the caller exactly as sn_ctx_swap does, then enters a context
- * made by makecontext(3) through setcontext(3).  The new context returns
- * here by sn_ctx_swap(..., *save_sp).
+ * Where a new context (context.c's frame_build()) first returns to from
+ * sn_ctx_swap: calls r13(r12, rbx), which never returns.  The CFI marks
+ * the return address undefined, so that debuggers and unwinders end an
+ * actor's backtrace here instead of walking into garbage.
  */
-	.globl	sn_ctx_boot
-	.hidden	sn_ctx_boot
-	.type	sn_ctx_boot, @function
+	.globl	sn_ctx_start
+	.hidden	sn_ctx_start
+	.type	sn_ctx_start, @function
 	.p2align 4
-sn_ctx_boot:
-	SAVE_CALLER
-	movq	%rsi, %rdi
-	andq	$-16, %rsp
-	call	setcontext@PLT
+sn_ctx_start:
+	.cfi_startproc
+	.cfi_undefined rip
+	movq	%r12, %rdi
+	movq	%rbx, %rsi
+	call	*%r13
 	ud2
-	.size	sn_ctx_boot, .-sn_ctx_boot
+	.cfi_endproc
+	.size	sn_ctx_start, .-sn_ctx_start
 
 	.section .note.GNU-stack,"",@progbits
