@@ -44,7 +44,12 @@ struct sn_slab {
 	size_t len;
 	char *slots;			/* slot 0 */
 	unsigned n;			/* stacks */
+	/* Control blocks made so far (under the pool's lock): the pool
+	 * makes them as it hands them out (see slab_carve()). */
+	unsigned carved;
+	struct sn_slab *carve_next;	/* under the pool's lock */
 	bool guard_vmas;		/* its guard pages are PROT_NONE VMAs */
+	bool guard_lazy;		/* a stack's guard waits for its use */
 	sn_spinlock_t lock;		/* hibernation of its stacks */
 	uint64_t prot[SN_SLAB_WORDS];	/* under lock: PROT_NONE stacks */
 	/* The sweeper's: stacks due to hibernate (sn_stack_due()). */

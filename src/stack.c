@@ -219,7 +219,7 @@ sn_pool_destroy(struct sn_stack_pool *pool)
 		int i;
 
 		next = s->next;
-		for (i = 0; i < (int)s->n; i++) {
+		for (i = 0; i < (int)s->carved; i++) {
 			struct sn_proc *p = slab_proc(s, (unsigned)i);
 
 			if (p->booted)
@@ -235,6 +235,7 @@ sn_pool_destroy(struct sn_stack_pool *pool)
 		close(pool->mem_fd);
 	pool->mem_fd = -1;
 	pool->free = NULL;
+	pool->carving = NULL;
 	pool->nfree = 0;
 	pthread_mutex_destroy(&pool->lock);
 }
@@ -259,14 +260,13 @@ guard_install(struct sn_stack_pool *pool, char *slot, size_t len)
 }
 
 /*
- * Map a slab and chain its stacks into a list, without the pool lock: the
- * mmap, the guard pages and the first touch of every block take tens of
+ * Map a slab, without the pool lock: the mmap and the guard pages take
  * microseconds that workers returning stacks should not wait behind.
+ * Its control blocks are made later, by slab_carve().
  */
-static struct sn_proc *
-slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
+static struct sn_slab *
+slab_map(struct sn_stack_pool *pool, int *err)
 {
-	struct sn_proc *list = NULL;
 	struct sn_slab *slab;
 	unsigned n = sn_stack_slab_stacks(pool);
 	size_t len = pcb_area(pool, n) + pool->slot_size * n +
@@ -312,36 +312,61 @@ slab_map(struct sn_stack_pool *pool, struct sn_slab **slabp, int *err)
 		free(slab);
 		return NULL;
 	}
-	for (i = (int)n - 1; i >= 0; i--) {
-		char *slot = slab_slot(pool, slab, (unsigned)i);
-		struct sn_proc *p = slab_proc(slab, (unsigned)i);
-
-		p->booted = 0;
-		p->guard_pending = lazy;
-		p->slab = slab;
-		p->slot = (unsigned)i;
-		p->hib = NULL;
-		p->hib_next = NULL;
-		atomic_init(&p->hib_queued, SN_HIBQ_NONE);
-		atomic_init(&p->hib_chained, 0);
-		atomic_init(&p->hib_state, SN_HIB_LIVE);
-		p->stack_lo = slot + pool->guard_size;
-		p->stack_size = pool->stack_size;
-		p->next = list;
-		list = p;
-		/* Without this valgrind takes a switch for a huge frame. */
-		slab->vg_id[i] = stack_register(p->stack_lo,
-		    (char *)p->stack_lo + p->stack_size);
-	}
+	slab->guard_lazy = lazy;
 	slab->guard_vmas = !sn_load(&pool->guard_madvise);
 	sn_spin_init(&slab->lock);
 	/* Its own mappings: one (fewer if the kernel merges it with a
 	 * neighbour), or with guard VMAs the control blocks, a guard and a
 	 * stack per slot, and the tail. */
 	atomic_fetch_add(&pool->vma_base, slab->guard_vmas ? 2L * n + 2 : 1);
-	*slabp = slab;
 	atomic_fetch_add_explicit(&pool->mapped, n, memory_order_relaxed);
-	return list;
+	return slab;
+}
+
+/* Make slot i's control block, the first time it is handed out. */
+static struct sn_proc *
+proc_make(struct sn_stack_pool *pool, struct sn_slab *slab, unsigned i)
+{
+	struct sn_proc *p = slab_proc(slab, i);
+
+	p->guard_pending = slab->guard_lazy;
+	p->slab = slab;
+	p->slot = i;
+	p->stack_lo = slab_slot(pool, slab, i) + pool->guard_size;
+	p->stack_size = pool->stack_size;
+	p->next = NULL;
+	/* Without this valgrind takes a switch for a huge frame. */
+	slab->vg_id[i] = stack_register(p->stack_lo,
+	    (char *)p->stack_lo + p->stack_size);
+	return p;
+}
+
+/*
+ * Make up to want of the control blocks the pool has not handed out yet,
+ * from the slabs on pool->carving, and return them as a list; called
+ * under lock.  Made only as they are handed out, because making all 256
+ * of a new slab at once touched its 28 pages of control blocks: most of
+ * what a program's first spawn cost (about 40 us of 80 here).  Blocks not
+ * made yet are the mapping's zero pages, which every reader of a slab's
+ * blocks (sn_pool_destroy(), hibernation) takes for a stack never used.
+ */
+static struct sn_proc *
+slab_carve(struct sn_stack_pool *pool, unsigned want, unsigned *got)
+{
+	struct sn_proc *head = NULL, **link = &head;
+	struct sn_slab *slab;
+	unsigned n = 0, i;
+
+	while (n < want && (slab = pool->carving) != NULL) {
+		i = slab->carved++;
+		if (slab->carved == slab->n)
+			pool->carving = slab->carve_next;
+		*link = proc_make(pool, slab, i);
+		link = &(*link)->next;
+		n++;
+	}
+	*got = n;
+	return head;
 }
 
 unsigned
@@ -380,23 +405,19 @@ pool_take(struct sn_stack_pool *pool, unsigned want, unsigned *got)
 	return head;
 }
 
-/* Add a freshly mapped slab to the pool. */
+/* Add a freshly mapped slab to the pool, its blocks to be carved. */
 static int
 slab_add(struct sn_stack_pool *pool)
 {
-	struct sn_proc *list, *tail;
 	struct sn_slab *slab;
 	int err = 0;
 
-	list = slab_map(pool, &slab, &err);
-	if (list == NULL)
+	slab = slab_map(pool, &err);
+	if (slab == NULL)
 		return err;
-	for (tail = list; tail->next != NULL; tail = tail->next)
-		;
 	pthread_mutex_lock(&pool->lock);
-	tail->next = pool->free;
-	pool->free = list;
-	pool->nfree += slab->n;
+	slab->carve_next = pool->carving;
+	pool->carving = slab;
 	slab->next = atomic_load_explicit(&pool->slabs, memory_order_relaxed);
 	atomic_store_explicit(&pool->slabs, slab, memory_order_release);
 	pthread_mutex_unlock(&pool->lock);
@@ -413,6 +434,8 @@ pool_refill(struct sn_stack_pool *pool, struct sn_stack_cache *cache)
 	for (;;) {
 		pthread_mutex_lock(&pool->lock);
 		list = pool_take(pool, SN_CACHE_BATCH, &got);
+		if (list == NULL)
+			list = slab_carve(pool, SN_CACHE_BATCH, &got);
 		pthread_mutex_unlock(&pool->lock);
 		if (list != NULL)
 			break;

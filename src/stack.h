@@ -27,6 +27,8 @@ struct sn_stack_pool {
 	pthread_mutex_t lock;
 	struct sn_proc *free;		/* under lock */
 	unsigned nfree;			/* under lock */
+	/* Slabs whose control blocks are not all made yet, under lock. */
+	struct sn_slab *carving;
 	/* Every slab; pushed under lock, walked without it by the fault
 	 * handler (a slab is unmapped only at shutdown). */
 	_Atomic(struct sn_slab *) slabs;
