@@ -48,8 +48,10 @@ struct sn_slab {
 	 * makes them as it hands them out (see slab_carve()). */
 	unsigned carved;
 	struct sn_slab *carve_next;	/* under the pool's lock */
-	bool guard_vmas;		/* its guard pages are PROT_NONE VMAs */
-	bool guard_lazy;		/* a stack's guard waits for its use */
+	/* Its guard pages are PROT_NONE VMAs, installed when it was
+	 * mapped; if not, they are markers, each installed at its stack's
+	 * first use (guard_pending). */
+	bool guard_vmas;
 	sn_spinlock_t lock;		/* hibernation of its stacks */
 	uint64_t prot[SN_SLAB_WORDS];	/* under lock: PROT_NONE stacks */
 	/* The sweeper's: stacks due to hibernate (sn_stack_due()). */

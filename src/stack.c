@@ -312,8 +312,9 @@ slab_map(struct sn_stack_pool *pool, int *err)
 		free(slab);
 		return NULL;
 	}
-	slab->guard_lazy = lazy;
-	slab->guard_vmas = !sn_load(&pool->guard_madvise);
+	/* One reading decides both: guards that wait are markers, and
+	 * guards installed now found the kernel without them. */
+	slab->guard_vmas = !lazy;
 	sn_spin_init(&slab->lock);
 	/* Its own mappings: one (fewer if the kernel merges it with a
 	 * neighbour), or with guard VMAs the control blocks, a guard and a
@@ -329,7 +330,7 @@ proc_make(struct sn_stack_pool *pool, struct sn_slab *slab, unsigned i)
 {
 	struct sn_proc *p = slab_proc(slab, i);
 
-	p->guard_pending = slab->guard_lazy;
+	p->guard_pending = !slab->guard_vmas;
 	p->slab = slab;
 	p->slot = i;
 	p->stack_lo = slab_slot(pool, slab, i) + pool->guard_size;
