@@ -16,6 +16,7 @@
 #include "actor.h"
 #include "hibernate.h"
 #include "idle.h"
+#include "outq.h"
 #include "scheduler.h"
 
 #define SN_TIMER_GRACE	1000000ull	/* ns a busy worker's timer may be late
@@ -159,7 +160,7 @@ sn_sched_work_visible(void)
 
 	if (sn_runq_size(&sn_rt.high) || sn_runq_size(&sn_rt.normal) ||
 	    sn_runq_size(&sn_rt.low) ||
-	    atomic_load(&sn_rt.timer_inbox.count) != 0)
+	    atomic_load(&sn_rt.timer_inbox.count) != 0 || sn_outq_visible())
 		return true;
 	for (i = 0; i < sn_rt.nworkers; i++) {
 		struct sn_worker *v = &sn_rt.workers[i];

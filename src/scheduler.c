@@ -19,6 +19,7 @@
 #include "fault.h"
 #include "hibernate.h"
 #include "idle.h"
+#include "outq.h"
 #include "scheduler.h"
 
 #define SN_LOW_EVERY	8	/* a low-priority pick per this many */
@@ -146,14 +147,24 @@ pick_normal(struct sn_worker *w, uint64_t tick)
 	w->next_streak = 0;
 	if (tick % SN_FAIR_EVERY == 0) {
 		/* The deque is LIFO: without this, an actor that keeps
-		 * spawning would hold back the ones waiting behind it. */
-		if ((p = sn_runq_pop(&sn_rt.normal)) != NULL ||
+		 * spawning would hold back the ones waiting behind it.  The
+		 * shared queue and the outside threads' queues take turns
+		 * at going first, so that neither holds back the other: a
+		 * FIFO that overflows into the shared queue would. */
+		bool outq_first = (tick / SN_FAIR_EVERY) & 1;
+
+		if ((outq_first &&
+		    (p = sn_outq_steal(&w->outq_cursor)) != NULL) ||
+		    (p = sn_runq_pop(&sn_rt.normal)) != NULL ||
+		    (!outq_first &&
+		    (p = sn_outq_steal(&w->outq_cursor)) != NULL) ||
 		    (p = sn_runq_pop(&w->fifo)) != NULL)
 			return p;
 	}
 	if ((p = sn_deque_pop(&w->dq)) != NULL ||
 	    (p = sn_runq_pop(&w->fifo)) != NULL ||
-	    (p = sn_runq_pop(&sn_rt.normal)) != NULL)
+	    (p = sn_runq_pop(&sn_rt.normal)) != NULL ||
+	    (p = sn_outq_steal(&w->outq_cursor)) != NULL)
 		return p;
 	return NULL;
 }
@@ -227,6 +238,23 @@ sn_sched_enqueue_new(struct sn_worker *w, struct sn_proc *p)
 	else
 		sn_runq_push(&sn_rt.normal, p);
 	sn_idle_wake_one();
+}
+
+/*
+ * Queue an actor spawned by a thread outside the runtime: that thread's
+ * own queue (outq.c), or a shared one.  A worker may be asleep: the
+ * full wake check, whose fence pairs with the one a worker takes before
+ * it looks at the queues for the last time and sleeps.
+ */
+void
+sn_sched_enqueue_outside(struct sn_outq *q, struct sn_proc *p)
+{
+	if (p->priority == SNOW_PRIO_NORMAL && q != NULL &&
+	    sn_deque_push(&q->dq, p) == 0) {
+		sn_idle_wake_one();
+		return;
+	}
+	sn_sched_enqueue_new(NULL, p);
 }
 
 /* ---- Running actors ---- */

@@ -58,6 +58,7 @@ struct sn_worker {
 	uint64_t tick;			/* picks so far, for fairness */
 	uint64_t rng;			/* victim selection */
 	unsigned next_streak;		/* picks in a row from next */
+	unsigned outq_cursor;		/* the outside queue to look at next */
 	struct sn_deque dq;
 	struct sn_runq fifo;
 	struct sn_stack_cache cache;
@@ -204,6 +205,10 @@ void sn_sched_new_generation(void);
 
 /* Queue an actor just spawned, on worker w (NULL: from outside). */
 void sn_sched_enqueue_new(struct sn_worker *w, struct sn_proc *p);
+/* Queue an actor spawned outside the runtime on q, the spawning thread's
+ * queue (NULL: a shared one). */
+struct sn_outq;
+void sn_sched_enqueue_outside(struct sn_outq *q, struct sn_proc *p);
 /* Tell snow_rt_run_scheduler() to look at the counts again. */
 void sn_sched_done_signal(void);
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "actor.h"
+#include "outq.h"
 #include "scheduler.h"
 
 /*
@@ -26,6 +27,10 @@ static _Atomic uint64_t rt_generation;
 static SN_TLS struct sn_stack_cache tls_cache;
 static SN_TLS struct sn_pidsource tls_pids;	/* and its PIDs, likewise */
 static SN_TLS uint64_t tls_cache_generation;
+/* The run queue of this thread's spawns, taken at the first (outq.c);
+ * unlike the cache it stays good from one runtime to the next. */
+static SN_TLS struct sn_outq *tls_outq;
+static SN_TLS bool tls_outq_failed;	/* none could be made: share */
 
 static int
 args_copy(struct sn_proc *p, const void *args, uint64_t size)
@@ -136,6 +141,11 @@ static void
 outside_thread_end(void *unused)
 {
 	(void)unused;
+	/* Whatever the runtime's state: the queue is the process's. */
+	if (tls_outq != NULL) {
+		sn_outq_give_back(tls_outq);
+		tls_outq = NULL;
+	}
 	if (sn_sched_outside_enter() != 0)
 		return;		/* the runtime is down: nothing to close */
 	/* Running, hence not torn down until we leave: the block is still
@@ -168,6 +178,17 @@ outside_cache(void)
 		(void)pthread_setspecific(outside_key, &tls_pids);
 	}
 	return &tls_cache;
+}
+
+/* This thread's run queue, or NULL to use the shared one. */
+static struct sn_outq *
+outside_queue(void)
+{
+	if (sn_likely(tls_outq != NULL) || tls_outq_failed)
+		return tls_outq;
+	tls_outq = sn_outq_take();
+	tls_outq_failed = tls_outq == NULL;
+	return tls_outq;
 }
 
 uint64_t
@@ -227,7 +248,10 @@ sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
 		    memory_order_release);
 	/* An outside spawn was counted by outside_enter(). */
 	/* After this the actor may run, exit and be reused: use pid only. */
-	sn_sched_enqueue_new(w, p);
+	if (w != NULL)
+		sn_sched_enqueue_new(w, p);
+	else
+		sn_sched_enqueue_outside(outside_queue(), p);
 	if (w == NULL) {
 		/* The call is done with the runtime: give back its count. */
 		atomic_fetch_sub(&sn_rt.outside_live, 1);
