@@ -99,7 +99,10 @@ sn_outq_steal(unsigned *cursor)
 		return NULL;		/* no thread outside has spawned */
 	n = atomic_load_explicit(&outq_count, memory_order_relaxed);
 	if (n <= 1) {
-		/* The usual case, one spawning thread (main). */
+		/* The usual case, one spawning thread (main), taken on
+		 * every steal of a one-worker spawn-flat: no division and no
+		 * cursor write (with the general loop alone, a median of 154
+		 * ms there against 140, in noisy runs). */
 		return sn_deque_size(&head->dq) ? sn_deque_steal(&head->dq) :
 		    NULL;
 	}

@@ -30,7 +30,6 @@ static SN_TLS uint64_t tls_cache_generation;
 /* The run queue of this thread's spawns, taken at the first (outq.c);
  * unlike the cache it stays good from one runtime to the next. */
 static SN_TLS struct sn_outq *tls_outq;
-static SN_TLS bool tls_outq_failed;	/* none could be made: share */
 
 static int
 args_copy(struct sn_proc *p, const void *args, uint64_t size)
@@ -180,14 +179,13 @@ outside_cache(void)
 	return &tls_cache;
 }
 
-/* This thread's run queue, or NULL to use the shared one. */
+/* This thread's run queue, or NULL to use the shared one (none could be
+ * made: the next spawn tries again). */
 static struct sn_outq *
 outside_queue(void)
 {
-	if (sn_likely(tls_outq != NULL) || tls_outq_failed)
-		return tls_outq;
-	tls_outq = sn_outq_take();
-	tls_outq_failed = tls_outq == NULL;
+	if (sn_unlikely(tls_outq == NULL))
+		tls_outq = sn_outq_take();
 	return tls_outq;
 }
 
@@ -248,11 +246,10 @@ sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
 		    memory_order_release);
 	/* An outside spawn was counted by outside_enter(). */
 	/* After this the actor may run, exit and be reused: use pid only. */
-	if (w != NULL)
+	if (w != NULL) {
 		sn_sched_enqueue_new(w, p);
-	else
+	} else {
 		sn_sched_enqueue_outside(outside_queue(), p);
-	if (w == NULL) {
 		/* The call is done with the runtime: give back its count. */
 		atomic_fetch_sub(&sn_rt.outside_live, 1);
 		tls_in_call = false;
