@@ -46,6 +46,20 @@
 #endif
 #endif
 
+/*
+ * For code that reads a parked actor's stack as plain words (hibernation
+ * copies it out): ASan must not check it, as a stack holds the poisoned
+ * redzones of the frames on it, nor TSan, as what orders those reads
+ * after the actor's writes is a page protection, which TSan cannot see.
+ */
+#if defined(SN_ASAN)
+#define SN_NO_SAN	__attribute__((no_sanitize_address))
+#elif defined(SN_TSAN)
+#define SN_NO_SAN	__attribute__((no_sanitize_thread))
+#else
+#define SN_NO_SAN
+#endif
+
 #ifdef SN_ASAN
 #include <sanitizer/common_interface_defs.h>
 #endif

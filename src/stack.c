@@ -231,6 +231,8 @@ sn_pool_destroy(struct sn_stack_pool *pool)
 		free(s);
 	}
 	atomic_store(&pool->slabs, NULL);
+	free(pool->sweep.scratch);
+	pool->sweep.scratch = NULL;
 	if (pool->mem_fd >= 0)
 		close(pool->mem_fd);
 	pool->mem_fd = -1;

@@ -69,6 +69,7 @@ struct sn_stack_pool {
 		_Atomic uint64_t refused_freed;	/* vma_freed when it gave up */
 		struct sn_slab *due_head, *due_tail;	/* due, by slab */
 		_Atomic size_t ndue;
+		void *scratch;			/* packs a copy (hibpack.h) */
 	} sweep;
 };
 

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "hibpack.h"
 #include "slab.h"
 #include "stack.h"
 
@@ -26,37 +27,10 @@
 #endif
 
 /*
- * Hibernation.  The copies are made by raw_copy(), which ASan must not
- * check (a stack holds the poisoned redzones of the frames on it), nor
- * TSan: what orders its reads after the writes of an actor that shares
- * the stack is the page protection, which TSan cannot see.
- */
-#if defined(SN_ASAN)		/* context.h */
-#define SN_NO_SAN	__attribute__((no_sanitize_address))
-#elif defined(SN_TSAN)
-#define SN_NO_SAN	__attribute__((no_sanitize_thread))
-#else
-#define SN_NO_SAN
-#endif
-
-static SN_NO_SAN SN_NOINLINE void
-raw_copy(void *dst, const void *src, size_t n)
-{
-	/* Word by word through volatile, so the compiler cannot turn the
-	 * loop into a memcpy call, which ASan would intercept and check.
-	 * Both ends are 8-byte aligned: sp is, and so is the stack top. */
-	volatile uint64_t *d = dst;
-	const volatile uint64_t *s = src;
-	size_t i;
-
-	for (i = 0; i < n / 8; i++)
-		d[i] = s[i];
-}
-
-/*
  * A hibernating actor keeps its control block; the live top of its stack
  * (from the saved stack pointer up, a few hundred bytes) goes to the heap,
- * and the stack is made PROT_NONE and emptied with MADV_DONTNEED.
+ * packed (hibpack.h), and the stack is made PROT_NONE and emptied with
+ * MADV_DONTNEED.
  *
  * The protection is what makes this safe for C code.  An actor may have
  * handed out pointers to its locals; a write through one to an emptied
@@ -225,6 +199,27 @@ stack_top(const struct sn_proc *p)
 	return (char *)p->stack_lo + p->stack_size;
 }
 
+/*
+ * Pack p's live stack, readable and still, into a copy of its own: the
+ * copy, or NULL.  Packed into the sweep's scratch first, so that the copy
+ * takes no more than its packed length.  Valgrind is told the frames are
+ * defined: padding in them is compared as a word, and comes back as the
+ * same bytes.
+ */
+static void *
+pack(struct sn_stack_pool *pool, const struct sn_proc *p)
+{
+	const char *frames = stack_top(p) - p->hib_len;
+	size_t len;
+	void *copy;
+
+	copy_defined(frames, p->hib_len);
+	len = sn_hib_pack(pool->sweep.scratch, frames, p->hib_len);
+	if ((copy = malloc(len)) != NULL)
+		memcpy(copy, pool->sweep.scratch, len);
+	return copy;
+}
+
 /* Hibernate n procs of slab s, in slots next to each other; see above. */
 static size_t
 hibernate_run(struct sn_stack_pool *pool, struct sn_slab *s,
@@ -253,8 +248,8 @@ hibernate_run(struct sn_stack_pool *pool, struct sn_slab *s,
 	if (protect(pool, s, lo, hi, PROT_READ, true) != 0)
 		goto undo;
 	for (i = 0; i < n; i++)
-		raw_copy(ps[i]->hib, stack_top(ps[i]) - ps[i]->hib_len,
-		    ps[i]->hib_len);
+		if ((ps[i]->hib = pack(pool, ps[i])) == NULL)
+			goto no_memory;
 	if (protect(pool, s, lo, hi, PROT_NONE, true) != 0)
 		goto undo;
 	(void)budget_take(pool, d - peak);
@@ -271,6 +266,9 @@ hibernate_run(struct sn_stack_pool *pool, struct sn_slab *s,
 	}
 	slab_unlock(s, &saved);
 	return n;
+no_memory:
+	for (i = 0; i < n; i++)
+		ps[i]->hib_len = 0;	/* not again until it parks again */
 undo:
 	(void)protect(pool, s, lo, hi, PROT_READ | PROT_WRITE, true);
 	atomic_fetch_sub(&pool->vma_extra, peak);
@@ -292,9 +290,9 @@ by_address(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Allocate the copies, keeping the procs that got one: how many. */
+/* Keep the procs whose live stacks can be copied: how many. */
 static size_t
-copies_alloc(const struct sn_stack_pool *pool, struct sn_proc **ps, size_t n)
+copies_check(const struct sn_stack_pool *pool, struct sn_proc **ps, size_t n)
 {
 	size_t i, kept = 0;
 
@@ -303,8 +301,7 @@ copies_alloc(const struct sn_stack_pool *pool, struct sn_proc **ps, size_t n)
 
 		p->hib = NULL;
 		if (p->hib_len == 0 || p->hib_len > pool->stack_size ||
-		    (p->hib_len & 7) != 0 ||
-		    (p->hib = malloc(p->hib_len)) == NULL) {
+		    (p->hib_len & 7) != 0) {
 			p->hib_len = 0;		/* not as it is */
 			continue;
 		}
@@ -336,7 +333,14 @@ sn_stack_hibernate(struct sn_stack_pool *pool, struct sn_proc **ps, size_t n)
 			ps[i]->hib_len = 0;
 		return 0;		/* no safe way to put them back */
 	}
-	n = copies_alloc(pool, ps, n);
+	if (pool->sweep.scratch == NULL &&
+	    (pool->sweep.scratch = malloc(sn_hib_packed_max(
+	    pool->stack_size))) == NULL) {
+		for (i = 0; i < n; i++)
+			ps[i]->hib_len = 0;
+		return 0;
+	}
+	n = copies_check(pool, ps, n);
 	if (!grouped(ps, n))
 		qsort(ps, n, sizeof(*ps), by_address);
 	while (i < n) {
@@ -360,26 +364,45 @@ thaw_failed(void)
 	abort();
 }
 
-/* Write p's copy back to its stack, which may still be PROT_NONE. */
+/* Write len bytes at from to the stack at to, which may be PROT_NONE. */
 static void
-put_back(const struct sn_stack_pool *pool, const struct sn_proc *p)
+poke(const struct sn_stack_pool *pool, char *to, const void *from,
+    size_t len)
 {
-	const char *from = p->hib;
-	char *to = stack_top(p) - p->hib_len;
-	size_t left = p->hib_len;
+	const char *f = from;
 	ssize_t n;
 
-	copy_defined(p->hib, p->hib_len);	/* stack padding, say */
-	while (left > 0) {
-		n = pwrite(pool->mem_fd, from, left, (off_t)(uintptr_t)to);
+	while (len > 0) {
+		n = pwrite(pool->mem_fd, f, len, (off_t)(uintptr_t)to);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
 			thaw_failed();
 		}
-		from += n;
+		f += n;
 		to += n;
-		left -= (size_t)n;
+		len -= (size_t)n;
+	}
+}
+
+/*
+ * Write p's copy back to its stack, which may still be PROT_NONE: unpacked
+ * a kilobyte at a time, as this runs in the SIGSEGV handler too and on
+ * the stack of whichever actor hands its worker to p.  Most copies take
+ * one write.
+ */
+static void
+put_back(const struct sn_stack_pool *pool, const struct sn_proc *p)
+{
+	uint64_t buf[128];
+	struct sn_hib_unpack u;
+	char *to = stack_top(p) - p->hib_len;
+	size_t n;
+
+	sn_hib_unpack_init(&u, p->hib, p->hib_len);
+	while ((n = sn_hib_unpack_some(&u, buf, 128)) > 0) {
+		poke(pool, to, buf, n * 8);
+		to += n * 8;
 	}
 }
 
