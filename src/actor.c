@@ -86,13 +86,15 @@ signal_exit(uint64_t to, uint64_t from, uint8_t reason)
 	struct snow_exit_msg body = { from, reason };
 	struct sn_pt_shard *held;
 	struct sn_proc *p;
+	struct sn_rare *r;
 	struct sn_msg *m = NULL;
 	bool wake = false;
 
 	p = actor_lock(to, &held);
 	if (p == NULL)
 		return;
-	(void)sn_links_remove(&p->links, from);
+	if ((r = sn_rare_get(p)) != NULL)
+		(void)sn_links_remove(&r->links, from);
 	if (p->trap_exit)
 		m = sn_msg_new(SNOW_MSG_EXIT, &body, sizeof(body));
 	if (m != NULL) {
@@ -105,6 +107,25 @@ signal_exit(uint64_t to, uint64_t from, uint8_t reason)
 	sn_ptable_unlock(held);
 	if (wake)
 		sn_sched_ready(p);
+}
+
+/* Add pid to p's links, p's table lock held: 0 or ENOMEM. */
+static int
+links_add(struct sn_proc *p, uint64_t pid)
+{
+	struct sn_rare *r = sn_rare_make(p);
+
+	return r != NULL ? sn_links_add(&r->links, pid) : ENOMEM;
+}
+
+/* Remove pid from p's links, p's table lock held. */
+static void
+links_remove(struct sn_proc *p, uint64_t pid)
+{
+	struct sn_rare *r = sn_rare_get(p);
+
+	if (r != NULL)
+		(void)sn_links_remove(&r->links, pid);
 }
 
 int
@@ -122,14 +143,14 @@ sn_actor_link(struct sn_proc *self, uint64_t pid)
 		sn_actor_check_exit(self);
 		return 0;
 	}
-	err = sn_links_add(&p->links, self->pid);
+	err = links_add(p, self->pid);
 	sn_ptable_unlock(held);
 	if (err != 0)
 		return err;
 	/* If pid ends between the two halves, its exit already reached us;
 	 * our half is then stale and harmless. */
 	if (sn_ptable_lock(&sn_rt.ptable, self->pid, &held) == self) {
-		err = sn_links_add(&self->links, pid);
+		err = links_add(self, pid);
 		sn_ptable_unlock(held);
 	}
 	if (err != 0)
@@ -144,7 +165,9 @@ sn_actor_linked(struct sn_proc *self, uint64_t pid)
 	bool yes = false;
 
 	if (sn_ptable_lock(&sn_rt.ptable, self->pid, &held) == self) {
-		yes = sn_links_contains(&self->links, pid);
+		struct sn_rare *r = sn_rare_get(self);
+
+		yes = r != NULL && sn_links_contains(&r->links, pid);
 		sn_ptable_unlock(held);
 	}
 	return yes;
@@ -158,11 +181,11 @@ sn_actor_unlink(struct sn_proc *self, uint64_t pid)
 
 	p = sn_ptable_lock(&sn_rt.ptable, pid, &held);
 	if (p != NULL) {
-		(void)sn_links_remove(&p->links, self->pid);
+		links_remove(p, self->pid);
 		sn_ptable_unlock(held);
 	}
 	if (sn_ptable_lock(&sn_rt.ptable, self->pid, &held) == self) {
-		(void)sn_links_remove(&self->links, pid);
+		links_remove(self, pid);
 		sn_ptable_unlock(held);
 	}
 	return 0;
@@ -230,20 +253,63 @@ sn_actor_start(struct sn_proc *p)
 	atomic_store_explicit(&p->exit_pending, 0, memory_order_relaxed);
 	p->trap_exit = 0;
 	p->matching = 0;
-	p->call_ref = 0;
 	p->ending = SN_ENDING_NO;
-	p->terminate = NULL;
-	p->rt_state = NULL;
-	p->rt_state_free = NULL;
 	p->abandoned = 0;
 	atomic_store_explicit(&p->hib_ok, sn_rt.hib_default,
 	    memory_order_relaxed);
-	sn_links_init(&p->links);
-	p->monitors = NULL;
+	atomic_store_explicit(&p->rare, NULL, memory_order_relaxed);
 	atomic_store_explicit(&p->nmonitors, 0, memory_order_relaxed);
-	p->monitored_by = NULL;
 	atomic_store_explicit(&p->reds, 0, memory_order_relaxed);
-	p->name = NULL;
+}
+
+struct sn_rare *
+sn_rare_make(struct sn_proc *p)
+{
+	struct sn_rare *r = sn_rare_get(p), *none = NULL;
+
+	if (r != NULL)
+		return r;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	sn_links_init(&r->links);
+	/* The actor and a thread holding its table lock may race here:
+	 * one block wins, the other is freed. */
+	if (atomic_compare_exchange_strong_explicit(&p->rare, &none, r,
+	    memory_order_acq_rel, memory_order_acquire))
+		return r;
+	free(r);
+	return none;
+}
+
+/*
+ * The second half of an end, for an actor with a rare block: its state
+ * destroyed, its name given up, its links and watchers told, its own
+ * monitors dropped, the block freed.  Nobody else can reach the block
+ * now: the actor is out of the table, and every other thread that makes
+ * or reads it holds the table lock and finds the actor first.
+ */
+static void
+rare_release(struct sn_proc *p, struct sn_rare *r, struct sn_links *links,
+    struct sn_refmap *watchers)
+{
+	uint32_t pos = 0;
+	uint64_t to;
+
+	if (r->rt_state_free != NULL)
+		r->rt_state_free(r->rt_state);
+	if (r->name != NULL)
+		sn_names_remove(&sn_rt.names, r->name);
+	if (!sn_links_none(links)) {
+		while ((to = sn_links_next(links, &pos)) != 0)
+			signal_exit(to, p->pid, p->exit_reason);
+		sn_links_free(links);
+	}
+	if (watchers != NULL)
+		sn_monitor_fire(watchers, p->exit_reason, post);
+	if (r->monitors != NULL)
+		sn_monitor_unwatch(p);
+	atomic_store_explicit(&p->rare, NULL, memory_order_relaxed);
+	free(r);
 }
 
 bool
@@ -251,20 +317,20 @@ sn_actor_release(struct sn_proc *p)
 {
 	struct sn_pt_shard *held;
 	struct sn_links links;
-	struct sn_refmap *watchers;
+	struct sn_refmap *watchers = NULL;
 	struct sn_mute *muted = NULL;
-	uint32_t pos = 0;
-	uint64_t to;
+	struct sn_rare *r;
 
 	/* Out of the table and its links taken in one step: a link made
 	 * after this finds the actor gone and gets its noproc signal. */
 	if (sn_ptable_lock(&sn_rt.ptable, p->pid, &held) == p) {
+		r = sn_rare_get(p);
 		/* A terminate callback runs first, as the actor, before
 		 * anyone hears of its end: it stays in the table for it.
 		 * Read under the lock that set it, so a callback set while
 		 * the actor was ending is either run or refused, never lost;
-		 * and without a callback this costs one load. */
-		if (sn_unlikely(p->terminate != NULL) &&
+		 * and without a rare block this costs one load. */
+		if (sn_unlikely(r != NULL && r->terminate != NULL) &&
 		    p->ending == SN_ENDING_NO) {
 			p->ending = SN_ENDING_TERMINATE;
 			sn_ptable_unlock(held);
@@ -272,24 +338,18 @@ sn_actor_release(struct sn_proc *p)
 		}
 		sn_ptable_remove_held(held, p);
 		muted = sn_bp_take_locked(p);	/* none can come now */
+	} else {
+		r = sn_rare_get(p);
 	}
-	links = p->links;	/* a move: the copy owns any table now */
-	sn_links_init(&p->links);
-	watchers = p->monitored_by;	/* a monitor made after this finds
-					 * p gone: its DOWN is noproc */
-	p->monitored_by = NULL;
+	if (sn_unlikely(r != NULL)) {
+		links = r->links;	/* a move: the copy owns any table */
+		sn_links_init(&r->links);
+		watchers = r->monitored_by;	/* a monitor made after this
+						 * finds p gone: noproc */
+		r->monitored_by = NULL;
+	}
 	sn_ptable_unlock(held);
 
-	if (p->rt_state_free != NULL) {
-		p->rt_state_free(p->rt_state);
-		p->rt_state_free = NULL;
-	}
-	p->rt_state = NULL;
-
-	if (p->name != NULL) {
-		sn_names_remove(&sn_rt.names, p->name);
-		p->name = NULL;
-	}
 	if (p->last != NULL) {
 		sn_msg_free(p->last);
 		p->last = NULL;
@@ -297,15 +357,8 @@ sn_actor_release(struct sn_proc *p)
 	sn_mailbox_drain(&p->mailbox);
 	if (sn_unlikely(muted != NULL))
 		sn_bp_release_list(muted);
-	if (sn_unlikely(!sn_links_none(&links))) {
-		while ((to = sn_links_next(&links, &pos)) != 0)
-			signal_exit(to, p->pid, p->exit_reason);
-		sn_links_free(&links);
-	}
-	if (sn_unlikely(watchers != NULL))
-		sn_monitor_fire(watchers, p->exit_reason, post);
-	if (sn_unlikely(p->monitors != NULL))
-		sn_monitor_unwatch(p);
+	if (sn_unlikely(r != NULL))
+		rare_release(p, r, &links, watchers);
 	return true;
 }
 
@@ -318,13 +371,15 @@ sn_actor_release(struct sn_proc *p)
 void
 sn_actor_terminate(struct sn_proc *p)
 {
-	snow_terminate_fn cb = p->terminate;
+	struct sn_rare *r = sn_rare_get(p);
+	snow_terminate_fn cb = r != NULL ? r->terminate : NULL;
 
-	p->terminate = NULL;	/* the table lock is not needed: ending
-				 * is set, so no one writes it now */
 	p->matching = 0;	/* it may have ended inside a match */
-	if (cb != NULL)
-		cb(p->rt_state, &p->exit_reason);
+	if (cb == NULL)
+		return;
+	r->terminate = NULL;	/* the table lock is not needed: ending
+				 * is set, so no one writes it now */
+	cb(r->rt_state, &p->exit_reason);
 }
 
 int
@@ -332,17 +387,23 @@ sn_actor_set_terminate(uint64_t pid, snow_terminate_fn cb, bool only_if_none)
 {
 	struct sn_pt_shard *held;
 	struct sn_proc *p;
+	struct sn_rare *r;
 	int err = 0;
 
 	p = actor_lock(pid, &held);
 	if (p == NULL)
 		return ESRCH;
+	r = sn_rare_get(p);
 	if (p->ending != SN_ENDING_NO)
 		err = ESRCH;	/* its callback ran or runs now */
-	else if (only_if_none && p->terminate != NULL)
+	else if (only_if_none && r != NULL && r->terminate != NULL)
 		err = EEXIST;
+	else if (r == NULL && cb == NULL)
+		err = 0;	/* none to clear */
+	else if (r == NULL && (r = sn_rare_make(p)) == NULL)
+		err = ENOMEM;
 	else
-		p->terminate = cb;
+		r->terminate = cb;
 	sn_ptable_unlock(held);
 	return err;
 }
@@ -539,15 +600,18 @@ sn_actor_register(struct sn_proc *self, const char *name, size_t len)
 {
 	struct sn_pt_shard *held;
 	struct sn_name *n = NULL;
+	struct sn_rare *r = sn_rare_get(self);
 	int err;
 
-	if (self->name != NULL)
+	if (r != NULL && r->name != NULL)
 		return EALREADY;
+	if (r == NULL && (r = sn_rare_make(self)) == NULL)
+		return ENOMEM;
 	if ((err = sn_names_add(&sn_rt.names, name, len, self->pid, &n)) != 0)
 		return err;
 	/* Under the table lock: introspection reads it there. */
 	if (sn_ptable_lock(&sn_rt.ptable, self->pid, &held) == self) {
-		self->name = n;
+		r->name = n;
 		sn_ptable_unlock(held);
 	}
 	return 0;

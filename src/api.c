@@ -721,11 +721,16 @@ int
 snow_actor_set_state(void *state, void (*destroy)(void *))
 {
 	struct sn_proc *self = sn_sched_current();
+	struct sn_rare *r;
 
 	if (self == NULL)
 		return EPERM;
-	self->rt_state = state;
-	self->rt_state_free = destroy;
+	if (state == NULL && destroy == NULL && sn_rare_get(self) == NULL)
+		return 0;		/* none to clear */
+	if ((r = sn_rare_make(self)) == NULL)
+		return ENOMEM;
+	r->rt_state = state;
+	r->rt_state_free = destroy;
 	return 0;
 }
 
@@ -733,8 +738,9 @@ void *
 snow_actor_state(void)
 {
 	struct sn_proc *self = sn_sched_current();
+	struct sn_rare *r = self != NULL ? sn_rare_get(self) : NULL;
 
-	return self != NULL ? self->rt_state : NULL;
+	return r != NULL ? r->rt_state : NULL;
 }
 
 int

@@ -194,7 +194,7 @@ static size_t
 live_stack(const struct sn_proc *p)
 {
 	const char *sp = sn_ctx_sp(&p->ctx);
-	const char *lo = p->stack_lo, *top = lo + p->stack_size;
+	const char *lo = p->stack_lo, *top = sn_stack_live_top(&sn_rt.pool, p);
 
 	return sp != NULL && sp >= lo && sp < top ? (size_t)(top - sp) : 0;
 }

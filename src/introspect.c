@@ -39,6 +39,8 @@ state_of(const struct sn_proc *p)
 static void
 fill(const struct sn_proc *p, struct snow_process_info *info)
 {
+	const struct sn_rare *r;
+
 	memset(info, 0, sizeof(*info));
 	info->pid = p->pid;
 	info->state = state_of(p);
@@ -49,13 +51,15 @@ fill(const struct sn_proc *p, struct snow_process_info *info)
 	info->mailbox_len = sn_mailbox_length(&p->mailbox);
 	info->reductions = atomic_load_explicit(&p->reds,
 	    memory_order_relaxed);
-	info->links = sn_links_count(&p->links);
 	info->monitors = atomic_load_explicit(&p->nmonitors,
 	    memory_order_relaxed);
-	info->monitored_by = p->monitored_by != NULL ? p->monitored_by->n : 0;
-	if (p->name != NULL) {
-		memcpy(info->name, p->name->bytes, p->name->len);
-		info->name[p->name->len] = '\0';
+	if ((r = sn_rare_get(p)) == NULL)
+		return;
+	info->links = sn_links_count(&r->links);
+	info->monitored_by = r->monitored_by != NULL ? r->monitored_by->n : 0;
+	if (r->name != NULL) {
+		memcpy(info->name, r->name->bytes, r->name->len);
+		info->name[r->name->len] = '\0';
 	}
 }
 

@@ -60,6 +60,7 @@ void
 sn_mainproc_close(void)
 {
 	struct sn_proc *p = sn_rt.main_proc;
+	struct sn_rare *r;
 
 	if (p == NULL)
 		return;
@@ -67,11 +68,16 @@ sn_mainproc_close(void)
 	if (p->last != NULL)
 		sn_msg_free(p->last);
 	sn_mailbox_drain(&p->mailbox);
-	/* Its watchers have all ended: their DOWNs would go nowhere. */
-	if (p->monitored_by != NULL)
-		sn_monitor_fire(p->monitored_by, SNOW_EXIT_NORMAL, discard);
-	if (p->monitors != NULL)
-		sn_monitor_unwatch(p);
+	if ((r = sn_rare_get(p)) != NULL) {
+		/* Its watchers have all ended: their DOWNs would go nowhere. */
+		if (r->monitored_by != NULL)
+			sn_monitor_fire(r->monitored_by, SNOW_EXIT_NORMAL,
+			    discard);
+		if (r->monitors != NULL)
+			sn_monitor_unwatch(p);
+		sn_links_free(&r->links);
+		free(r);
+	}
 	sn_rt.main_proc = NULL;
 	free(p);
 }

@@ -71,14 +71,17 @@ sn_monitor(struct sn_proc *self, uint64_t pid, sn_post_fn post, int *err)
 {
 	struct snow_down_msg body = { ref_new(), pid, self->pid };
 	struct sn_pt_shard *held;
+	struct sn_rare *mine = sn_rare_make(self), *theirs;
 	struct sn_msg *down;
 	struct sn_proc *p;
-	int e;
+	int e = ENOMEM;
 
+	if (mine == NULL)
+		goto nomem;
 	down = sn_msg_new(SNOW_MSG_DOWN, &body, sizeof(body));
 	if (down == NULL)
 		goto nomem;
-	if (sn_refmap_put(&self->monitors, body.ref, pid) != 0)
+	if (sn_refmap_put(&mine->monitors, body.ref, pid) != 0)
 		goto nomem_msg;
 	held_add(self, 1);
 	p = sn_ptable_lock(&sn_rt.ptable, pid, &held);
@@ -87,11 +90,13 @@ sn_monitor(struct sn_proc *self, uint64_t pid, sn_post_fn post, int *err)
 		post(self->pid, down);
 		return body.ref;
 	}
-	e = sn_refmap_put(&p->monitored_by, body.ref, (uintptr_t)down);
+	if ((theirs = sn_rare_make(p)) != NULL)
+		e = sn_refmap_put(&theirs->monitored_by, body.ref,
+		    (uintptr_t)down);
 	sn_ptable_unlock(held);
 	if (e == 0)
 		return body.ref;
-	(void)sn_refmap_take(&self->monitors, body.ref, NULL);
+	(void)sn_refmap_take(&mine->monitors, body.ref, NULL);
 	held_add(self, -1);
 nomem_msg:
 	sn_msg_free(down);
@@ -100,21 +105,33 @@ nomem:
 	return 0;
 }
 
+/* Take the monitor ref off target t's map, t's table lock held: its
+ * DOWN message, if it had one, in *down. */
+static void
+watcher_drop(struct sn_proc *t, uint64_t ref, uint64_t *down)
+{
+	struct sn_rare *r = sn_rare_get(t);
+
+	if (r != NULL)
+		(void)sn_refmap_take(&r->monitored_by, ref, down);
+}
+
 int
 sn_demonitor(struct sn_proc *self, uint64_t ref)
 {
 	struct sn_pt_shard *held;
+	struct sn_rare *mine = sn_rare_get(self);
 	struct sn_proc *p;
 	uint64_t target, down = 0;
 
-	if (!sn_refmap_take(&self->monitors, ref, &target))
+	if (mine == NULL || !sn_refmap_take(&mine->monitors, ref, &target))
 		return ENOENT;
 	held_add(self, -1);
 	/* A target that ended has taken its map already; its DOWN, sent
 	 * or on its way, is dropped by our next receive that meets it. */
 	p = sn_ptable_lock(&sn_rt.ptable, target, &held);
 	if (p != NULL) {
-		(void)sn_refmap_take(&p->monitored_by, ref, &down);
+		watcher_drop(p, ref, &down);
 		sn_ptable_unlock(held);
 	}
 	if (down != 0)
@@ -140,23 +157,25 @@ void
 sn_monitor_unwatch(struct sn_proc *p)
 {
 	struct sn_pt_shard *held;
+	struct sn_rare *mine = sn_rare_get(p);
 	struct sn_refpair pair;
 	struct sn_proc *t;
 	uint64_t down;
 	uint32_t pos = 0;
 
-	while (sn_refmap_next(p->monitors, &pos, &pair)) {
+	if (mine == NULL)
+		return;
+	while (sn_refmap_next(mine->monitors, &pos, &pair)) {
 		down = 0;
 		t = sn_ptable_lock(&sn_rt.ptable, pair.val, &held);
 		if (t != NULL) {
-			(void)sn_refmap_take(&t->monitored_by, pair.key,
-			    &down);
+			watcher_drop(t, pair.key, &down);
 			sn_ptable_unlock(held);
 		}
 		if (down != 0)
 			sn_msg_free((struct sn_msg *)(uintptr_t)down);
 	}
-	sn_refmap_free(&p->monitors);
+	sn_refmap_free(&mine->monitors);
 	atomic_store_explicit(&p->nmonitors, 0, memory_order_relaxed);
 }
 
@@ -174,12 +193,18 @@ down_ref(const struct sn_msg *m)
 bool
 sn_monitor_down_live(const struct sn_proc *self, const struct sn_msg *m)
 {
-	return sn_refmap_get(self->monitors, down_ref(m), NULL);
+	const struct sn_rare *mine = sn_rare_get(self);
+
+	return mine != NULL && sn_refmap_get(mine->monitors, down_ref(m),
+	    NULL);
 }
 
 void
 sn_monitor_down_taken(struct sn_proc *self, const struct sn_msg *m)
 {
-	if (sn_refmap_take(&self->monitors, down_ref(m), NULL))
+	struct sn_rare *mine = sn_rare_get(self);
+
+	if (mine != NULL && sn_refmap_take(&mine->monitors, down_ref(m),
+	    NULL))
 		held_add(self, -1);
 }

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <snow/runtime.h>
 
@@ -88,8 +89,37 @@ enum sn_ending {
 	SN_ENDING_TERMINATE = 1	/* running its terminate callback */
 };
 
-/* Spawn arguments up to this size are copied into the block itself. */
+/*
+ * Spawn arguments up to this size are copied to an area at the top of the
+ * actor's own stack (stack.h), above its first frame: a parked actor
+ * keeps their bytes, and only theirs, in the pages or the hibernated copy
+ * it has anyway, instead of 64 bytes in every control block.  Larger ones
+ * are copied to the heap.
+ */
 #define SN_ARGS_INLINE	64
+#define SN_ARGS_HEAP	255	/* args_len: args is a heap copy */
+
+/*
+ * What few actors use: links, monitors, a terminate callback, state, a
+ * name, a service call in progress.  In a block of its own, made on first
+ * use (sn_rare_make()) and freed at the actor's end, so that the control
+ * block of an actor that uses none of it (most of those at rest) is 88
+ * bytes smaller.  The pointer is set once per life, by whoever needs the
+ * block first: the actor itself, or another thread under the actor's
+ * table lock (a link, a monitor, a callback set from outside).  Each
+ * field is guarded as it was in the control block.
+ */
+struct sn_rare {
+	uint64_t call_ref;		/* the service call it waits in, or 0 */
+	snow_terminate_fn terminate;	/* under the table lock, or NULL */
+	void *rt_state;			/* snow_actor_set_state() */
+	void (*rt_state_free)(void *);	/* called on rt_state at its end */
+	struct sn_refmap *monitors;	/* its own: ref to target (monitor.h) */
+	struct sn_refmap *monitored_by;	/* on it: ref to DOWN, under the
+					 * table lock */
+	struct sn_name *name;		/* registered name, or NULL */
+	struct sn_links links;		/* under the table lock */
+};
 
 struct sn_proc {
 	struct sn_ctx ctx;		/* suspended registers */
@@ -103,13 +133,12 @@ struct sn_proc {
 	unsigned slot;			/* which stack of its slab */
 	_Atomic uint64_t reds;		/* reductions run, for introspection */
 	snow_actor_fn fn;
-	const void *args;		/* what fn receives */
-	void *args_heap;		/* copy of large arguments, freed at exit */
+	const void *args;		/* what fn receives; see args_len */
 	struct sn_proc *next;		/* link in a pool or overflow list */
 	struct sn_pidblock *pidblock;	/* its PID's block in the table */
 	struct sn_slab *slab;		/* the slab its block and stack are in */
-	void *stack_lo;			/* lowest usable byte, above the guard */
-	size_t stack_size;		/* usable bytes above stack_lo */
+	void *stack_lo;			/* lowest usable byte, above the guard;
+					 * the pool's stack_size bytes */
 
 	/* Messages and failure. */
 	struct sn_mailbox mailbox;
@@ -139,15 +168,10 @@ struct sn_proc {
 	_Atomic uint8_t hib_chained;	/* hib_next is in use (hibernate.h) */
 	uint8_t guard_pending;		/* its guard is installed at first use
 					 * (stack.c) */
-	uint64_t call_ref;		/* the service call it waits in, or 0 */
-	snow_terminate_fn terminate;	/* under the table lock, or NULL */
-	void *rt_state;			/* snow_actor_set_state() */
-	void (*rt_state_free)(void *);	/* called on rt_state at its end */
-	struct sn_links links;
-	struct sn_refmap *monitors;	/* its own: ref to target (monitor.h) */
-	struct sn_refmap *monitored_by;	/* on it: ref to DOWN, under the
-					 * table lock */
-	struct sn_name *name;		/* registered name, or NULL */
+	uint8_t args_len;		/* bytes of args in its stack's area
+					 * (0 when passed through), or
+					 * SN_ARGS_HEAP */
+	_Atomic(struct sn_rare *) rare;	/* or NULL: see struct sn_rare */
 
 	/* Backpressure (backpressure.h). */
 	_Atomic(struct sn_mute *) muted; /* senders muted on it: pushed
@@ -159,9 +183,32 @@ struct sn_proc {
 	void *hib;			/* the copy, or NULL */
 	size_t hib_len;			/* bytes below the stack top */
 	struct sn_proc *hib_next;	/* on a hibernation list */
-
-	unsigned char args_inline[SN_ARGS_INLINE] __attribute__((aligned(16)));
 };
+
+/* Free p's copy of its arguments if it is on the heap. */
+static inline void
+sn_proc_args_free(struct sn_proc *p)
+{
+	if (p->args_len == SN_ARGS_HEAP) {
+		free((void *)p->args);
+		p->args_len = 0;
+	}
+	p->args = NULL;
+}
+
+/*
+ * p's rare block, or NULL if nothing has needed it yet.  Acquire: pairs
+ * with the release of whoever made it, so its zeroed fields are seen.
+ */
+static inline struct sn_rare *
+sn_rare_get(const struct sn_proc *p)
+{
+	return atomic_load_explicit(&((struct sn_proc *)p)->rare,
+	    memory_order_acquire);
+}
+
+/* p's rare block, made now if it has none: NULL only without memory. */
+struct sn_rare *sn_rare_make(struct sn_proc *p);
 
 /*
  * The hibernation lists (hibernate.c: each worker's candidates, the

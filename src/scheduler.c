@@ -269,15 +269,12 @@ release(struct sn_worker *w, struct sn_proc *p)
 		return;
 	}
 	if (p->abandoned) {
-		sn_ctx_abandon(&p->ctx, p->stack_lo, p->stack_size);
+		sn_ctx_abandon(&p->ctx, p->stack_lo, sn_rt.pool.stack_size);
 		p->booted = 0;		/* the pool rebuilds it */
 		p->abandoned = 0;
 	}
 	atomic_store_explicit(&p->state, SN_EXITED, memory_order_relaxed);
-	if (p->args_heap != NULL) {
-		free(p->args_heap);
-		p->args_heap = NULL;
-	}
+	sn_proc_args_free(p);
 	sn_pool_put(&sn_rt.pool, &w->cache, p);
 	atomic_store_explicit(&w->n_exited, sn_load(&w->n_exited) + 1,
 	    memory_order_release);

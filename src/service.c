@@ -69,10 +69,11 @@ bool
 sn_service_reply_stale(const struct sn_proc *self, const struct sn_msg *m)
 {
 	const uint64_t *keys = sn_msg_keys(m);
+	const struct sn_rare *r = sn_rare_get(self);
 
-	if (self->call_ref == 0)
+	if (r == NULL || r->call_ref == 0)
 		return true;		/* no call waits */
-	return keys[0] != 0 && keys[0] != self->call_ref;
+	return keys[0] != 0 && keys[0] != r->call_ref;
 }
 
 /* The call message: [tag][caller][payload], keyed with ref. */
@@ -102,6 +103,7 @@ sn_service_call(struct sn_proc *self, uint64_t pid, uint64_t tag,
 {
 	struct call_wait w = { 0, pid };
 	const struct sn_msg *got;
+	struct sn_rare *r;
 	struct sn_msg *m;
 
 	w.ref = sn_actor_monitor(self, pid, err);
@@ -113,10 +115,12 @@ sn_service_call(struct sn_proc *self, uint64_t pid, uint64_t tag,
 		*err = ENOMEM;
 		return NULL;
 	}
-	self->call_ref = w.ref;
+	/* The monitor made the rare block, if the caller had none. */
+	r = sn_rare_get(self);
+	r->call_ref = w.ref;
 	sn_actor_send_msg(pid, m);
 	got = sn_actor_receive_match(self, answers, &w, timeout_ms, err);
-	self->call_ref = 0;
+	r->call_ref = 0;
 	if (got != NULL && got->tag == SNOW_MSG_DOWN) {
 		*err = ESRCH;		/* its monitor is gone with it */
 		return NULL;

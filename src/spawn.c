@@ -31,24 +31,28 @@ static SN_TLS uint64_t tls_cache_generation;
  * unlike the cache it stays good from one runtime to the next. */
 static SN_TLS struct sn_outq *tls_outq;
 
+/* Give p its arguments: passed through, copied to its stack's area, or
+ * copied to the heap (see SN_ARGS_INLINE). */
 static int
 args_copy(struct sn_proc *p, const void *args, uint64_t size)
 {
-	p->args_heap = NULL;
+	void *copy;
+
+	p->args_len = 0;
 	if (size == 0) {
 		p->args = args;
 		return 0;
 	}
 	if (size <= SN_ARGS_INLINE) {
-		memcpy(p->args_inline, args, size);
-		p->args = p->args_inline;
-		return 0;
-	}
-	p->args_heap = malloc(size);
-	if (p->args_heap == NULL)
+		copy = sn_stack_args_area(&sn_rt.pool, p);
+		p->args_len = (uint8_t)size;
+	} else if ((copy = malloc(size)) != NULL) {
+		p->args_len = SN_ARGS_HEAP;
+	} else {
 		return ENOMEM;
-	memcpy(p->args_heap, args, size);
-	p->args = p->args_heap;
+	}
+	memcpy(copy, args, size);
+	p->args = copy;
 	return 0;
 }
 
@@ -233,8 +237,7 @@ sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
 	/* Gives it its PID; from here a send can reach it. */
 	err = sn_ptable_insert(&sn_rt.ptable, pids, p);
 	if (err != 0) {
-		free(p->args_heap);
-		p->args_heap = NULL;
+		sn_proc_args_free(p);
 		sn_pool_put(&sn_rt.pool, cache, p);
 		errno = err;
 		goto fail;

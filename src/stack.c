@@ -336,11 +336,10 @@ proc_make(struct sn_stack_pool *pool, struct sn_slab *slab, unsigned i)
 	p->slab = slab;
 	p->slot = i;
 	p->stack_lo = slab_slot(pool, slab, i) + pool->guard_size;
-	p->stack_size = pool->stack_size;
 	p->next = NULL;
 	/* Without this valgrind takes a switch for a huge frame. */
 	slab->vg_id[i] = stack_register(p->stack_lo,
-	    (char *)p->stack_lo + p->stack_size);
+	    (char *)p->stack_lo + pool->stack_size);
 	return p;
 }
 
@@ -470,7 +469,8 @@ proc_boot(struct sn_stack_pool *pool, struct sn_proc *p)
 			return ENOMEM;	/* as for any stack we cannot have */
 		p->guard_pending = 0;
 	}
-	err = sn_ctx_make(&p->ctx, p->stack_lo, p->stack_size, pool->entry,
+	err = sn_ctx_make(&p->ctx, p->stack_lo, sn_stack_frames_size(pool),
+	    pool->entry,
 	    p);
 	if (err == 0)
 		p->booted = 1;

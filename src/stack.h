@@ -73,6 +73,36 @@ struct sn_stack_pool {
 	} sweep;
 };
 
+/*
+ * A stack, from the top down: the area small spawn arguments are copied
+ * to (SN_ARGS_INLINE bytes, proc.h), then the frames, from the context's
+ * first one down to stack_lo.
+ */
+static inline char *
+sn_stack_args_area(const struct sn_stack_pool *pool, const struct sn_proc *p)
+{
+	return (char *)p->stack_lo + pool->stack_size - SN_ARGS_INLINE;
+}
+
+/* The bytes a context's frames may use: below the arguments' area. */
+static inline size_t
+sn_stack_frames_size(const struct sn_stack_pool *pool)
+{
+	return pool->stack_size - SN_ARGS_INLINE;
+}
+
+/*
+ * The top of what a parked p has live: its frames and the arguments in
+ * its area, if any, in whole words.  What hibernation copies ends here.
+ */
+static inline char *
+sn_stack_live_top(const struct sn_stack_pool *pool, const struct sn_proc *p)
+{
+	size_t args = p->args_len != SN_ARGS_HEAP ? p->args_len : 0;
+
+	return sn_stack_args_area(pool, p) + ((args + 7) & ~(size_t)7);
+}
+
 int sn_pool_init(struct sn_stack_pool *pool, size_t stack_size,
     void (*entry)(void *));
 /* Unmaps every stack: no actor may be running. */

@@ -193,11 +193,6 @@ budget_take(struct sn_stack_pool *pool, long d)
 	return true;
 }
 
-static char *
-stack_top(const struct sn_proc *p)
-{
-	return (char *)p->stack_lo + p->stack_size;
-}
 
 /*
  * Pack p's live stack, readable and still, into a copy of its own: the
@@ -209,7 +204,7 @@ stack_top(const struct sn_proc *p)
 static void *
 pack(struct sn_stack_pool *pool, const struct sn_proc *p)
 {
-	const char *frames = stack_top(p) - p->hib_len;
+	const char *frames = sn_stack_live_top(pool, p) - p->hib_len;
 	size_t len;
 	void *copy;
 
@@ -396,7 +391,7 @@ put_back(const struct sn_stack_pool *pool, const struct sn_proc *p)
 {
 	uint64_t buf[128];
 	struct sn_hib_unpack u;
-	char *to = stack_top(p) - p->hib_len;
+	char *to = sn_stack_live_top(pool, p) - p->hib_len;
 	size_t n;
 
 	sn_hib_unpack_init(&u, p->hib, p->hib_len);

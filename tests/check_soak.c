@@ -432,8 +432,9 @@ END_TEST
 #define SOAK_LIVE_CAP		20000
 #define SOAK_MAX_DEPTH		8	/* nested spawns, levels below a root */
 #define SOAK_FRAME		2048	/* stack bytes checked across yields */
-/* "Small" args fit the copy inside the actor's block (SN_ARGS_INLINE in
- * proc.h); larger ones take the malloc'd path, freed at exit. */
+/* "Small" args are copied to the area at the top of the actor's stack
+ * (SN_ARGS_INLINE in proc.h); larger ones take the malloc'd path, freed
+ * at exit. */
 #define SOAK_INLINE		64
 /* Largest args: within the smallest stack SNOW_STACK_SIZE allows. */
 #define SOAK_ARGS_MAX		16384

@@ -42,8 +42,7 @@ never_runs(void *arg)
 static uint64_t *
 live_words(const struct sn_proc *p)
 {
-	return (uint64_t *)((char *)p->stack_lo + p->stack_size -
-	    LIVE_BYTES);
+	return (uint64_t *)(sn_stack_live_top(pool, p) - LIVE_BYTES);
 }
 
 static uint64_t
@@ -131,10 +130,11 @@ resident(unsigned i)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	unsigned char vec;
-	char *top = (char *)procs[i]->stack_lo + procs[i]->stack_size;
+	uintptr_t top = (uintptr_t)sn_stack_live_top(pool, procs[i]);
 
 	ck_assert_uint_le(LIVE_BYTES, page);
-	ck_assert_int_eq(mincore(top - page, page, &vec), 0);
+	ck_assert_int_eq(mincore((void *)((top - 1) & ~(page - 1)), page,
+	    &vec), 0);
 	return vec & 1;
 }
 
@@ -156,7 +156,7 @@ slab_vmas(void)
 {
 	uintptr_t lo = (uintptr_t)procs[0]->stack_lo;
 	uintptr_t hi = (uintptr_t)procs[NSTACKS - 1]->stack_lo +
-	    procs[NSTACKS - 1]->stack_size;
+	    pool->stack_size;
 	unsigned long a, b;
 	char line[512];
 	long n = 0;
@@ -371,7 +371,7 @@ counts_match_the_kernel(bool guard_vmas)
 		uintptr_t a = (uintptr_t)ps[i]->stack_lo;
 
 		lo = a < lo ? a : lo;
-		hi = a + ps[i]->stack_size > hi ? a + ps[i]->stack_size : hi;
+		hi = a + pool->stack_size > hi ? a + pool->stack_size : hi;
 	}
 	base = vmas_over(lo - 65536, hi + 65536);
 	for (step = 0; step < steps; step++) {
@@ -406,8 +406,8 @@ counts_match_the_kernel(bool guard_vmas)
 			if (rng >> 40 & 1)
 				sn_stack_thaw(pool, p);
 			else	/* a touch, by the fault handler */
-				(void)*(volatile char *)((char *)p->stack_lo +
-				    p->stack_size - 8);
+				(void)*(volatile char *)(sn_stack_live_top(
+				    pool, p) - 8);
 			break;
 		default:
 			sn_stack_thaw(pool, p);
