@@ -9,6 +9,7 @@
 
 #include "actor.h"
 #include "backpressure.h"
+#include "io.h"
 #include "links.h"
 #include "monitor.h"
 #include "scheduler.h"
@@ -49,6 +50,8 @@ sn_actor_wake_due(struct sn_proc *p, unsigned kind)
 	 * muting sender stores, then fences, then reads our wait word). */
 	if (sn_likely(kind == SN_WAIT_MSG))
 		return sn_mailbox_ready(&p->mailbox) || sn_bp_muted_on(p);
+	if (kind == SN_WAIT_IO)
+		return sn_io_reported(p);
 	return kind == SN_WAIT_MUTE && sn_bp_wake_due(p);
 }
 

@@ -96,11 +96,14 @@ sn_sched_quiescent(void)
 
 /* ---- Waking and parking workers ---- */
 
+/* w may sleep on its futex or in the poller (see poller.h): wake either.
+ * The kick reads whether anyone sleeps there after a fence. */
 static void
 wake_worker(struct sn_worker *w)
 {
 	atomic_store_explicit(&w->wake_word, 1, memory_order_release);
 	futex_wake(&w->wake_word);
+	sn_poller_kick(&sn_rt.poller);
 }
 
 void
@@ -305,6 +308,37 @@ sn_idle_timers_rescue(struct sn_worker *w)
 	}
 }
 
+void
+sn_idle_io_started(void)
+{
+	if (!atomic_load_explicit(&sn_rt.poller.sleeping,
+	    memory_order_relaxed) && sn_load(&sn_rt.nidle) != 0)
+		sn_idle_wake_listed();
+}
+
+enum poll_sleep {
+	POLL_NOT,		/* not the poller's sleeper: use the futex */
+	POLL_SLEPT,		/* slept there: look at the wake word again */
+	POLL_READIED		/* and made actors runnable, here */
+};
+
+/*
+ * Sleep in the poller instead of on the futex until due, while actors
+ * wait on descriptors and no other worker sleeps there: one idle worker
+ * watches the descriptors, the others stay on their futexes.
+ */
+static enum poll_sleep
+poll_sleep(struct sn_worker *w, uint64_t due, uint64_t now)
+{
+	unsigned got;
+
+	if (!sn_poller_active(&sn_rt.poller) ||
+	    !sn_poller_sleep(&sn_rt.poller, &w->wake_word,
+	    due == UINT64_MAX ? UINT64_MAX : due - now, &got))
+		return POLL_NOT;
+	return got != 0 ? POLL_READIED : POLL_SLEPT;
+}
+
 static bool
 park_leave(struct sn_worker *w, bool woken)
 {
@@ -324,6 +358,7 @@ bool
 sn_idle_park(struct sn_worker *w)
 {
 	uint64_t due, now, watch;
+	enum poll_sleep ready;
 
 	pthread_mutex_lock(&sn_rt.idle_lock);
 	atomic_store_explicit(&w->wake_word, 0, memory_order_relaxed);
@@ -361,12 +396,8 @@ sn_idle_park(struct sn_worker *w)
 	    sn_now_ns() + SN_HIB_PERIOD < due)
 		due = sn_now_ns() + SN_HIB_PERIOD;
 	while (atomic_load_explicit(&w->wake_word, memory_order_acquire) == 0) {
-		if (due == UINT64_MAX) {
-			futex_wait(&w->wake_word, 0);
-			continue;
-		}
-		now = sn_now_ns();
-		if (now >= due) {
+		now = due == UINT64_MAX ? 0 : sn_now_ns();
+		if (due != UINT64_MAX && now >= due) {
 			/* Off the list before the timers fire, so that the
 			 * deadlock check never sees us idle with a wake-up
 			 * half delivered. */
@@ -375,7 +406,20 @@ sn_idle_park(struct sn_worker *w)
 			due = UINT64_MAX;	/* a wake is due: wait for it */
 			continue;
 		}
-		futex_wait_for(&w->wake_word, 0, due - now);
+		ready = poll_sleep(w, due, now);
+		if (ready == POLL_READIED) {
+			/* They are queued here: go and run them. */
+			if (unlist(w))
+				return park_leave(w, false);
+			due = UINT64_MAX;
+			continue;
+		}
+		if (ready == POLL_SLEPT)
+			continue;
+		if (due == UINT64_MAX)
+			futex_wait(&w->wake_word, 0);
+		else
+			futex_wait_for(&w->wake_word, 0, due - now);
 	}
 	return park_leave(w, true);
 }

@@ -59,4 +59,10 @@ void sn_idle_watch_handoff(struct sn_worker *w);
  * deadline by more than the grace. */
 void sn_idle_timers_rescue(struct sn_worker *w);
 
+/*
+ * An actor began to wait on a descriptor: if no worker sleeps in the
+ * poller and one sleeps on its futex, wake it to take the poller over.
+ */
+void sn_idle_io_started(void);
+
 #endif /* SN_IDLE_H */

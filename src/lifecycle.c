@@ -16,6 +16,7 @@
 #include "actor.h"
 #include "fault.h"
 #include "hibernate.h"
+#include "io.h"
 #include "lifecycle.h"
 #include "mainproc.h"
 #include "scheduler.h"
@@ -125,6 +126,7 @@ teardown(unsigned nworkers)
 	sn_runq_destroy(&sn_rt.normal);
 	sn_runq_destroy(&sn_rt.low);
 	sn_pool_destroy(&sn_rt.pool);
+	sn_io_fini();
 	if (sn_rt.tables) {
 		sn_inbox_destroy(&sn_rt.timer_inbox);
 		sn_names_destroy(&sn_rt.names);
@@ -176,6 +178,7 @@ build(unsigned nworkers, size_t stack_size, unsigned *made)
 	    sizeof(*sn_rt.workers) * nworkers);
 	if (sn_rt.workers == NULL)
 		return ENOMEM;
+	sn_io_init();
 	if ((err = tables_init()) != 0 ||
 	    (err = sn_pool_init(&sn_rt.pool, stack_size,
 	    sn_sched_proc_main)) != 0 ||
@@ -373,6 +376,9 @@ all_blocked(void)
 	if (atomic_load(&sn_rt.nidle) != sn_rt.nworkers || sn_sched_work_visible())
 		return false;
 	if (timers_live() != 0 && (timers_prune(), timers_live() != 0))
+		return false;
+	/* The world outside may still wake an actor on a descriptor. */
+	if (sn_poller_active(&sn_rt.poller))
 		return false;
 	return atomic_load(&sn_rt.nidle) == sn_rt.nworkers &&
 	    !sn_sched_work_visible() && atomic_load(&sn_rt.park_epoch) == epoch;

@@ -37,7 +37,7 @@ enum sn_proc_state {
 /* Exit reasons are the public enum snow_exit_reason. */
 
 /*
- * While an actor is parked its wait word holds (seq << 3 | timed | kind),
+ * While an actor is parked its wait word holds (seq << 4 | timed | kind),
  * seq numbering the parks of its block, timed set when a timer will end
  * the wait; otherwise 0.  Whoever changes the word from parked to 0 (a
  * send, a timer, an exit signal) owns the wake: it and only it makes the
@@ -47,12 +47,14 @@ enum sn_wait_kind {
 	SN_WAIT_NONE = 0,
 	SN_WAIT_MSG = 1,	/* in receive: any message wakes it */
 	SN_WAIT_SLEEP = 2,	/* in sleep: only its timer or an exit signal */
-	SN_WAIT_MUTE = 3	/* muted by backpressure: a release or a signal
+	SN_WAIT_MUTE = 3,	/* muted by backpressure: a release or a signal
 				 * (backpressure.h) */
+	SN_WAIT_IO = 4		/* on a descriptor: its readiness, its timer
+				 * or an exit signal (io.h) */
 };
-#define SN_WAIT_KIND_MASK	3u
-#define SN_WAIT_TIMED		4u	/* a timer of worker timer_worker */
-#define SN_WAIT_SEQ_SHIFT	3
+#define SN_WAIT_KIND_MASK	7u
+#define SN_WAIT_TIMED		8u	/* a timer of worker timer_worker */
+#define SN_WAIT_SEQ_SHIFT	4
 
 /* PIDs an actor is linked to (struct sn_links, in links.h): under its
  * process table shard's lock. */
@@ -171,6 +173,10 @@ struct sn_proc {
 	uint8_t args_len;		/* bytes of args in its stack's area
 					 * (0 when passed through), or
 					 * SN_ARGS_HEAP */
+	/* A wait on a descriptor (io.c): the tag of the wait the poller
+	 * may report on, and what it reported. */
+	_Atomic uint32_t io_tag;
+	_Atomic uint32_t io_ready;
 	_Atomic(struct sn_rare *) rare;	/* or NULL: see struct sn_rare */
 
 	/* Backpressure (backpressure.h). */

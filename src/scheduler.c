@@ -30,6 +30,7 @@
 #define SN_NEXT_STREAK	32	/* picks in a row from the next slot */
 #define SN_NEXT_HUNGRY	256	/* empty picks before a thief takes a next slot */
 #define SN_DIRECT_MAX	64	/* hand-overs in a row before a trip to the loop */
+#define SN_IO_EVERY	8	/* loop turns between a busy worker's polls */
 
 /* The lock and the futex word live as long as the process: a spawn that
  * races a shutdown may still signal through them. */
@@ -499,6 +500,17 @@ sn_sched_worker_main(void *arg)
 	for (;;) {
 		if (timers_pending(w))
 			timers_run(w, false);
+		/*
+		 * While actors wait on descriptors, a busy worker looks at
+		 * the poller every SN_IO_EVERY turns of this loop (each turn
+		 * runs up to SN_DIRECT_MAX slices): under full load no
+		 * worker sleeps in it, and a ready descriptor must not wait
+		 * for one to.  A poll that finds nothing costs a system call,
+		 * so not every turn.
+		 */
+		if (sn_poller_active(&sn_rt.poller) &&
+		    ++w->io_ticks % SN_IO_EVERY == 0)
+			(void)sn_poller_poll(&sn_rt.poller);
 		/* Look at other workers' next slots only now and then: each
 		 * look pulls the line away from a worker passing messages. */
 		p = pick(w, empty >= SN_NEXT_HUNGRY && empty % 64 == 0);
@@ -516,6 +528,12 @@ sn_sched_worker_main(void *arg)
 			break;
 		if (empty == 0)
 			end_maybe_seen();
+		/* Nothing to run: what became ready on a descriptor? */
+		if (empty % 64 == 0 && sn_poller_active(&sn_rt.poller) &&
+		    sn_poller_poll(&sn_rt.poller) != 0) {
+			empty = 0;
+			continue;
+		}
 		if (++empty < SN_IDLE_SPINS && spin_begin(w)) {
 			/* Now and then let the kernel run someone else: with
 			 * more threads than CPUs the thread that would give

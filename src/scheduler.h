@@ -31,6 +31,7 @@
 #include "proc.h"
 #include "ptable.h"
 #include "runq.h"
+#include "poller.h"
 #include "stack.h"
 #include "timer.h"
 
@@ -54,6 +55,7 @@ struct sn_worker {
 	uint64_t park_word;		/* the wait word of a parking actor */
 	struct sn_proc *handoff;	/* stopped, for the next to settle */
 	unsigned direct;		/* hand-overs since the loop ran */
+	unsigned io_ticks;		/* loop turns, for busy polls */
 	unsigned id;
 	uint64_t tick;			/* picks so far, for fairness */
 	uint64_t rng;			/* victim selection */
@@ -110,6 +112,7 @@ struct sn_runtime {
 	struct sn_ptable ptable;	/* live actors, for senders */
 	struct sn_names names;
 	struct sn_timer_inbox timer_inbox;	/* timers from outside threads */
+	struct sn_poller poller;	/* actors waiting on descriptors */
 	bool tables;			/* the three above are initialised */
 
 	/* Spawns by threads that are not workers, minus those refused,

@@ -17,7 +17,7 @@
 #define SN_WAKE_BY_MSG		(1u << SN_WAIT_MSG)
 #define SN_WAKE_BY_MUTE		(1u << SN_WAIT_MUTE)
 #define SN_WAKE_BY_SIGNAL	((1u << SN_WAIT_MSG) | (1u << SN_WAIT_SLEEP) | \
-				 (1u << SN_WAIT_MUTE))
+				 (1u << SN_WAIT_MUTE) | (1u << SN_WAIT_IO))
 
 /*
  * Take the wake of p if it is parked in one of kinds.  Called after

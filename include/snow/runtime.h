@@ -24,6 +24,8 @@
 #define SNOW_RUNTIME_H
 
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -731,6 +733,70 @@ SNOW_API void snow_timer_sleep(int64_t ms);
  */
 SNOW_API int snow_timer_send_after(uint64_t pid, int64_t ms,
     const void *msg, uint64_t size);
+
+/* ---- Descriptors: waiting on I/O without blocking a worker ----
+ *
+ * An actor that waits on a descriptor is parked, as in a receive: its
+ * worker runs other actors meanwhile.  The runtime keeps one epoll set;
+ * an idle worker sleeps in it (until its next timer), busy workers look
+ * at it between picks, and a runtime with no such wait makes no system
+ * call for it.  Outside actors (other threads, the main thread) the same
+ * calls wait in poll(2).
+ *
+ * Timeouts are milliseconds for the whole call, as in snow_actor_receive():
+ * < 0 (or >= SNOW_TIMEOUT_FOREVER_MS) for ever, 0 never waits.  A
+ * snow_rt_run_scheduler() waits for actors waiting on descriptors, even
+ * with no timeout: the world outside may still wake them.
+ *
+ * One wait per descriptor at a time: a second actor waiting on the same
+ * descriptor gets EBUSY (wait for both directions in one call instead).
+ * Closing a descriptor under a waiting actor with close(2) does not wake
+ * it (the kernel drops the registration without a word): close it with
+ * snow_io_close(), which wakes the waiter with EBADF first.
+ */
+#define SNOW_IO_READ	0x1u	/* readable, or a peer's end of stream */
+#define SNOW_IO_WRITE	0x2u	/* writable */
+#define SNOW_IO_ERROR	0x4u	/* reported always: an error is pending */
+#define SNOW_IO_HUP	0x8u	/* reported always: hang-up, peer gone */
+
+/*
+ * Wait until fd is ready for events (SNOW_IO_READ, SNOW_IO_WRITE or
+ * both) or ms have passed.  Returns the events that are ready (SNOW_IO_*,
+ * never 0), exactly one report per wait; or -1 with errno: ETIMEDOUT,
+ * EAGAIN (ms 0 and not ready), EBADF (fd not open, or closed with
+ * snow_io_close() meanwhile), EINVAL (events 0 or unknown bits), EBUSY
+ * (another actor waits on fd), ENOMEM, EMFILE (the epoll set could not
+ * be made), ENOTSUP (an address layout the poller cannot name).  A
+ * regular file is always ready, as for poll(2).  An actor killed while it
+ * waits ends at once; the readiness it waited for is not taken from fd.
+ */
+SNOW_API int snow_io_wait(int fd, uint32_t events, int64_t ms);
+
+/*
+ * read(2), send-side write(2), accept4(2) and connect(2) for non-blocking
+ * descriptors, waiting through snow_io_wait() while the call would block
+ * (EAGAIN, EINPROGRESS), at most ms in all.  Errors are those calls' and
+ * snow_io_wait()'s, in errno.
+ *
+ * snow_io_read() returns what one read(2) got (0 at end of stream).
+ * snow_io_write() writes all len bytes: returns len, or -1 if it wrote
+ * nothing, or the bytes it wrote (fewer than len) with errno saying why
+ * it stopped.  snow_io_accept() returns the new descriptor, non-blocking
+ * and close-on-exec.  snow_io_connect() returns 0 once connected.
+ */
+SNOW_API ssize_t snow_io_read(int fd, void *buf, size_t len, int64_t ms);
+SNOW_API ssize_t snow_io_write(int fd, const void *buf, size_t len,
+    int64_t ms);
+SNOW_API int snow_io_accept(int fd, struct sockaddr *addr, socklen_t *addrlen,
+    int64_t ms);
+SNOW_API int snow_io_connect(int fd, const struct sockaddr *addr,
+    socklen_t addrlen, int64_t ms);
+
+/*
+ * Wake the actor waiting on fd, if one is (its wait fails with EBADF),
+ * then close(2) fd.  Returns close(2)'s result.
+ */
+SNOW_API int snow_io_close(int fd);
 
 /* ---- Names ---- */
 
