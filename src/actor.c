@@ -42,6 +42,9 @@ pending_set(struct sn_proc *p, uint8_t reason)
 bool
 sn_actor_wake_due(struct sn_proc *p, unsigned kind)
 {
+	/* Its function may still use the caller's stack: a kill waits. */
+	if (kind == SN_WAIT_BLOCKING)
+		return sn_io_reported(p);
 	if (atomic_load_explicit(&p->exit_pending, memory_order_relaxed))
 		return true;
 	/* A receive must not park with senders muted on it: it released

@@ -64,8 +64,8 @@ atfork_register(void)
  * and a caller that switched stacks in between must not reuse the address
  * it computed on another thread.
  */
-static SN_NOINLINE void
-set_errno(int err)
+SN_NOINLINE void
+sn_set_errno(int err)
 {
 	errno = err;
 }
@@ -325,11 +325,11 @@ receiver(void)
 	struct sn_proc *self = caller_process();
 
 	if (self == NULL) {
-		set_errno(EPERM);
+		sn_set_errno(EPERM);
 		return NULL;
 	}
 	if (sn_unlikely(self->matching)) {
-		set_errno(EBUSY);
+		sn_set_errno(EBUSY);
 		return NULL;
 	}
 	return self;
@@ -340,7 +340,7 @@ static const void *
 handed_out(const struct sn_msg *m, int err)
 {
 	if (m == NULL) {
-		set_errno(err);
+		sn_set_errno(err);
 		return NULL;
 	}
 	return &m->tag;
@@ -403,7 +403,7 @@ snow_actor_receive_match(snow_match_fn match, void *ctx,
 	if (self == NULL)
 		return NULL;
 	if (match == NULL) {
-		set_errno(EINVAL);
+		sn_set_errno(EINVAL);
 		return NULL;
 	}
 	if ((err = main_enter(self)) != 0)
@@ -477,21 +477,21 @@ snow_process_monitor(uint64_t pid)
 	int err = 0;
 
 	if (self == NULL) {
-		set_errno(EPERM);
+		sn_set_errno(EPERM);
 		return 0;
 	}
 	if (pid == 0) {
-		set_errno(EINVAL);
+		sn_set_errno(EINVAL);
 		return 0;
 	}
 	if ((err = main_enter(self)) != 0) {
-		set_errno(err);
+		sn_set_errno(err);
 		return 0;
 	}
 	ref = sn_actor_monitor(self, pid, &err);
 	main_leave(self);
 	if (ref == 0)
-		set_errno(err);
+		sn_set_errno(err);
 	return ref;
 }
 
@@ -502,7 +502,7 @@ snow_process_demonitor(uint64_t ref)
 	int err;
 
 	if (self == NULL) {
-		set_errno(EPERM);
+		sn_set_errno(EPERM);
 		return 1;
 	}
 	if ((err = main_enter(self)) == 0) {
@@ -510,7 +510,7 @@ snow_process_demonitor(uint64_t ref)
 		main_leave(self);
 	}
 	if (err != 0) {
-		set_errno(err);
+		sn_set_errno(err);
 		return 1;
 	}
 	return 0;
@@ -526,7 +526,7 @@ snow_service_call_timeout(uint64_t pid, uint64_t tag, const void *payload,
 
 	if ((payload == NULL && size != 0) ||
 	    size > SNOW_MSG_MAX - 2 * sizeof(uint64_t)) {
-		set_errno(EINVAL);
+		sn_set_errno(EINVAL);
 		return NULL;
 	}
 	if ((self = receiver()) == NULL)
@@ -568,11 +568,11 @@ snow_job_async(snow_job_fn fn, void *env)
 	struct sn_proc *self = caller_process();
 
 	if (fn == NULL) {
-		set_errno(EINVAL);
+		sn_set_errno(EINVAL);
 		return 0;
 	}
 	if (self == NULL) {
-		set_errno(EPERM);
+		sn_set_errno(EPERM);
 		return 0;
 	}
 	return sn_job_async(self, fn, env);
@@ -622,13 +622,13 @@ snow_process_list(uint64_t *pids, uint64_t max)
 	uint64_t n;
 
 	if (pids == NULL && max != 0) {
-		set_errno(EINVAL);
+		sn_set_errno(EINVAL);
 		return 0;
 	}
 	if (in_actor())
 		return sn_process_list(pids, (size_t)max);
 	if (sn_sched_outside_enter() != 0) {
-		set_errno(EPERM);
+		sn_set_errno(EPERM);
 		return 0;
 	}
 	n = sn_process_list(pids, (size_t)max);
@@ -675,7 +675,7 @@ snow_actor_set_trap_exit(int on)
 	struct sn_proc *self = sn_sched_current();
 
 	if (self == NULL) {
-		set_errno(EPERM);
+		sn_set_errno(EPERM);
 		return -1;
 	}
 	return sn_actor_trap(self, on);
@@ -838,21 +838,21 @@ snow_actor_whereis(const char *name, uint64_t len)
 	int err;
 
 	if ((err = name_check(name, len)) != 0) {
-		set_errno(err);
+		sn_set_errno(err);
 		return 0;
 	}
 	if (in_actor()) {
 		pid = sn_actor_whereis(name, (size_t)len);
 	} else {
 		if ((err = sn_sched_outside_enter()) != 0) {
-			set_errno(err);
+			sn_set_errno(err);
 			return 0;
 		}
 		pid = sn_actor_whereis(name, (size_t)len);
 		sn_sched_outside_leave();
 	}
 	if (pid == 0)
-		set_errno(ESRCH);
+		sn_set_errno(ESRCH);
 	return pid;
 }
 
@@ -869,7 +869,7 @@ snow_actor_hibernate(int on)
 	struct sn_proc *self = sn_sched_current();
 
 	if (self == NULL) {
-		set_errno(EPERM);
+		sn_set_errno(EPERM);
 		return -1;
 	}
 	return atomic_exchange_explicit(&self->hib_ok, on != 0,

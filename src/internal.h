@@ -88,4 +88,12 @@ sn_spin_unlock(sn_spinlock_t *l)
 	atomic_store_explicit(&l->held, 0, memory_order_release);
 }
 
+/*
+ * errno through a function of its own (api.c), for code that may have
+ * switched threads since it last touched errno: __errno_location() is
+ * declared const, and a compiler may reuse the address it computed on the
+ * thread the actor left.  snow_errno() (runtime.h) reads it the same way.
+ */
+void sn_set_errno(int err);
+
 #endif /* SN_INTERNAL_H */

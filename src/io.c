@@ -69,18 +69,25 @@ tokenable(const struct sn_proc *p)
 	return (a & 63) == 0 && (uint64_t)a >> (64 - TAG_BITS + 6) == 0;
 }
 
+bool
+sn_io_fire(struct sn_proc *p, uint32_t tag, uint32_t events, unsigned kind)
+{
+	uint32_t armed = tag << 8;
+
+	if (!atomic_compare_exchange_strong(&p->io_ready, &armed,
+	    armed | READY_FIRED | (events & READY_EVENTS)))
+		return false;	/* stale, or reported already */
+	if (sn_wake_take(p, 1u << kind))
+		sn_sched_ready(p);
+	return true;
+}
+
 /* The poller's hook: token's wait is ready for events (or closed). */
 static void
 deliver(uint64_t token, uint32_t events)
 {
-	struct sn_proc *p = token_proc(token);
-	uint32_t armed = (uint32_t)(token & TAG_MASK) << 8;
-
-	if (!atomic_compare_exchange_strong(&p->io_ready, &armed,
-	    armed | READY_FIRED | (events & READY_EVENTS)))
-		return;		/* stale, or reported already */
-	if (sn_wake_take(p, 1u << SN_WAIT_IO))
-		sn_sched_ready(p);
+	(void)sn_io_fire(token_proc(token), (uint32_t)(token & TAG_MASK),
+	    events, SN_WAIT_IO);
 }
 
 void
@@ -129,15 +136,15 @@ wait_thread(int fd, uint32_t events, int64_t ms)
 		n = poll(&pfd, 1, timeout);
 		if (n > 0)
 			break;
-		if (n < 0 && errno != EINTR)
+		if (n < 0 && snow_errno() != EINTR)
 			return -1;
 		if (n == 0 && timeout == 0) {
-			errno = ms == 0 ? EAGAIN : ETIMEDOUT;
+			sn_set_errno(ms == 0 ? EAGAIN : ETIMEDOUT);
 			return -1;
 		}
 	}
 	if (pfd.revents & POLLNVAL) {
-		errno = EBADF;
+		sn_set_errno(EBADF);
 		return -1;
 	}
 	return (pfd.revents & (POLLIN | POLLPRI) ? SNOW_IO_READ : 0) |
@@ -146,9 +153,13 @@ wait_thread(int fd, uint32_t events, int64_t ms)
 	    (pfd.revents & (POLLHUP | POLLRDHUP) ? SNOW_IO_HUP : 0);
 }
 
-/* The next tag of p's waits: never 0, so "armed" is never "idle". */
-static uint32_t
-tag_next(struct sn_proc *p)
+/*
+ * The next tag of p's waits, never 0 (so "armed" is never "idle"), and
+ * io_ready armed with it.  Release: a report decoded after whatever
+ * publishes the tag (a registration, a queued call) sees it armed.
+ */
+uint32_t
+sn_io_arm(struct sn_proc *p)
 {
 	uint32_t tag = (atomic_load_explicit(&p->io_tag,
 	    memory_order_relaxed) + 1) & TAG_MASK;
@@ -156,6 +167,7 @@ tag_next(struct sn_proc *p)
 	if (tag == 0)
 		tag = 1;
 	atomic_store_explicit(&p->io_tag, tag, memory_order_relaxed);
+	atomic_store_explicit(&p->io_ready, tag << 8, memory_order_release);
 	return tag;
 }
 
@@ -173,8 +185,6 @@ park_on(struct sn_proc *self, int fd, uint32_t events, uint32_t tag,
 	uint32_t got;
 	int err;
 
-	/* Release: a report decoded after our registration sees it. */
-	atomic_store_explicit(&self->io_ready, tag << 8, memory_order_release);
 	err = sn_poller_arm(pl, fd, events, token_of(self, tag));
 	if (err == EPERM)	/* a regular file, say: always ready */
 		return READY_FIRED | (events & (SNOW_IO_READ | SNOW_IO_WRITE));
@@ -205,7 +215,7 @@ wait_actor(struct sn_proc *self, int fd, uint32_t events, int64_t ms)
 		return -err;
 	if (!tokenable(self))
 		return -ENOTSUP;
-	tag = tag_next(self);
+	tag = sn_io_arm(self);
 	token = token_of(self, tag);
 	if ((err = sn_poller_claim(pl, fd, token)) != 0)
 		return -err;
@@ -230,11 +240,11 @@ snow_io_wait(int fd, uint32_t events, int64_t ms)
 	int got;
 
 	if (events == 0 || (events & ~(SNOW_IO_READ | SNOW_IO_WRITE)) != 0) {
-		errno = EINVAL;
+		sn_set_errno(EINVAL);
 		return -1;
 	}
 	if (fd < 0) {
-		errno = EBADF;
+		sn_set_errno(EBADF);
 		return -1;
 	}
 	/* Outside actors, and a poll: no registration. */
@@ -242,7 +252,7 @@ snow_io_wait(int fd, uint32_t events, int64_t ms)
 		return wait_thread(fd, events, ms);
 	got = wait_actor(self, fd, events, ms);
 	if (got < 0) {
-		errno = -got;
+		sn_set_errno(-got);
 		return -1;
 	}
 	return got;
@@ -281,7 +291,7 @@ wait_more(int fd, uint32_t events, uint64_t deadline, int64_t ms)
 	int64_t left = ms_left(deadline, ms);
 
 	if (left == 0) {
-		errno = ms == 0 ? EAGAIN : ETIMEDOUT;
+		sn_set_errno(ms == 0 ? EAGAIN : ETIMEDOUT);
 		return -1;
 	}
 	return snow_io_wait(fd, events, left) < 0 ? -1 : 0;
@@ -293,6 +303,18 @@ would_block(int err)
 	return err == EAGAIN || err == EWOULDBLOCK;
 }
 
+/* After a call on fd failed: whether to try it again (interrupted, or
+ * it would have blocked and fd is ready now); errno says why not. */
+static bool
+again(int fd, uint32_t events, uint64_t deadline, int64_t ms)
+{
+	int err = snow_errno();
+
+	if (err == EINTR)
+		return true;
+	return would_block(err) && wait_more(fd, events, deadline, ms) == 0;
+}
+
 ssize_t
 snow_io_read(int fd, void *buf, size_t len, int64_t ms)
 {
@@ -302,10 +324,9 @@ snow_io_read(int fd, void *buf, size_t len, int64_t ms)
 
 	for (;;) {
 		n = read(fd, buf, len);
-		if (n >= 0 || (errno != EINTR && !would_block(errno)))
+		if (n >= 0)
 			return n;
-		if (errno != EINTR && wait_more(fd, SNOW_IO_READ, deadline,
-		    ms) != 0)
+		if (!again(fd, SNOW_IO_READ, deadline, ms))
 			return -1;
 	}
 }
@@ -325,11 +346,10 @@ snow_io_write(int fd, const void *buf, size_t len, int64_t ms)
 			done += (size_t)n;
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && again(fd, SNOW_IO_WRITE, deadline, ms))
 			continue;
-		if ((n == 0 || would_block(errno)) &&
-		    wait_more(fd, SNOW_IO_WRITE, deadline, ms) == 0)
-			continue;
+		if (n == 0)
+			sn_set_errno(EIO);	/* write(2) of len > 0 gave 0 */
 		return done > 0 ? (ssize_t)done : -1;	/* errno says why */
 	}
 	return (ssize_t)done;
@@ -344,10 +364,9 @@ snow_io_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int64_t ms)
 
 	for (;;) {
 		s = accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (s >= 0 || (errno != EINTR && !would_block(errno)))
+		if (s >= 0)
 			return s;
-		if (errno != EINTR && wait_more(fd, SNOW_IO_READ, deadline,
-		    ms) != 0)
+		if (!again(fd, SNOW_IO_READ, deadline, ms))
 			return -1;
 	}
 }
@@ -363,7 +382,7 @@ snow_io_connect(int fd, const struct sockaddr *addr, socklen_t addrlen,
 
 	if (connect(fd, addr, addrlen) == 0)
 		return 0;
-	if (errno != EINPROGRESS && errno != EINTR)
+	if (snow_errno() != EINPROGRESS && snow_errno() != EINTR)
 		return -1;
 	/* In progress: writable once it is done, either way. */
 	if (wait_more(fd, SNOW_IO_WRITE, deadline, ms) != 0)
@@ -371,7 +390,7 @@ snow_io_connect(int fd, const struct sockaddr *addr, socklen_t addrlen,
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		return -1;
 	if (err != 0) {
-		errno = err;
+		sn_set_errno(err);
 		return -1;
 	}
 	return 0;

@@ -14,8 +14,20 @@
 void sn_io_init(void);
 void sn_io_fini(void);
 
-/* Whether p's wait on a descriptor has had its report (for a park's
- * commit, as a mailbox's message is for a receive's). */
+/* Whether p's wait on a descriptor, or its blocking call, has had its
+ * report (for a park's commit, as a mailbox's message is for a
+ * receive's). */
 bool sn_io_reported(const struct sn_proc *p);
+
+/*
+ * The report word, io_ready, serves a blocking call (blocking.c) as it
+ * serves a wait on a descriptor: sn_io_arm() numbers a new wait of p and
+ * returns its tag; sn_io_fire() reports it once, with events, and wakes p
+ * if it is parked in kind (1 << SN_WAIT_IO or SN_WAIT_BLOCKING): false
+ * if the wait was reported already or is over.
+ */
+uint32_t sn_io_arm(struct sn_proc *p);
+bool sn_io_fire(struct sn_proc *p, uint32_t tag, uint32_t events,
+    unsigned kind);
 
 #endif /* SN_IO_H */

@@ -118,6 +118,9 @@ teardown(unsigned nworkers)
 {
 	unsigned i;
 
+	/* First: a pool thread that readied an actor last may still be on
+	 * its way out of the queues freed below. */
+	sn_blocking_fini(&sn_rt.blocking);
 	for (i = 0; i < nworkers; i++)
 		worker_destroy(&sn_rt.workers[i]);
 	free(sn_rt.workers);
@@ -179,7 +182,8 @@ build(unsigned nworkers, size_t stack_size, unsigned *made)
 	if (sn_rt.workers == NULL)
 		return ENOMEM;
 	sn_io_init();
-	if ((err = tables_init()) != 0 ||
+	if ((err = sn_blocking_init(&sn_rt.blocking)) != 0 ||
+	    (err = tables_init()) != 0 ||
 	    (err = sn_pool_init(&sn_rt.pool, stack_size,
 	    sn_sched_proc_main)) != 0 ||
 	    (err = sn_runq_init(&sn_rt.high, SN_PRIO_LOG2)) != 0 ||
@@ -377,8 +381,9 @@ all_blocked(void)
 		return false;
 	if (timers_live() != 0 && (timers_prune(), timers_live() != 0))
 		return false;
-	/* The world outside may still wake an actor on a descriptor. */
-	if (sn_poller_active(&sn_rt.poller))
+	/* The world outside may still wake an actor on a descriptor, and
+	 * a blocking call end. */
+	if (sn_poller_active(&sn_rt.poller) || sn_blocking_busy(&sn_rt.blocking))
 		return false;
 	return atomic_load(&sn_rt.nidle) == sn_rt.nworkers &&
 	    !sn_sched_work_visible() && atomic_load(&sn_rt.park_epoch) == epoch;

@@ -49,8 +49,10 @@ enum sn_wait_kind {
 	SN_WAIT_SLEEP = 2,	/* in sleep: only its timer or an exit signal */
 	SN_WAIT_MUTE = 3,	/* muted by backpressure: a release or a signal
 				 * (backpressure.h) */
-	SN_WAIT_IO = 4		/* on a descriptor: its readiness, its timer
+	SN_WAIT_IO = 4,		/* on a descriptor: its readiness, its timer
 				 * or an exit signal (io.h) */
+	SN_WAIT_BLOCKING = 5	/* a blocking call: only its end, not even a
+				 * kill (blocking.c) */
 };
 #define SN_WAIT_KIND_MASK	7u
 #define SN_WAIT_TIMED		8u	/* a timer of worker timer_worker */
@@ -173,8 +175,8 @@ struct sn_proc {
 	uint8_t args_len;		/* bytes of args in its stack's area
 					 * (0 when passed through), or
 					 * SN_ARGS_HEAP */
-	/* A wait on a descriptor (io.c): the tag of the wait the poller
-	 * may report on, and what it reported. */
+	/* A wait on a descriptor or a blocking call (io.c): the tag of
+	 * the wait a report is for, and what was reported. */
 	_Atomic uint32_t io_tag;
 	_Atomic uint32_t io_ready;
 	_Atomic(struct sn_rare *) rare;	/* or NULL: see struct sn_rare */

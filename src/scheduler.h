@@ -31,6 +31,7 @@
 #include "proc.h"
 #include "ptable.h"
 #include "runq.h"
+#include "blocking.h"
 #include "poller.h"
 #include "stack.h"
 #include "timer.h"
@@ -113,6 +114,7 @@ struct sn_runtime {
 	struct sn_names names;
 	struct sn_timer_inbox timer_inbox;	/* timers from outside threads */
 	struct sn_poller poller;	/* actors waiting on descriptors */
+	struct sn_blocking_pool blocking;	/* threads for blocking calls */
 	bool tables;			/* the three above are initialised */
 
 	/* Spawns by threads that are not workers, minus those refused,

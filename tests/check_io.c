@@ -41,7 +41,7 @@ static _Atomic int done;
 #define EXPECT(cond) do {						\
 	if (!(cond)) {							\
 		fprintf(stderr, "%s:%d: failed: %s (errno %d)\n",	\
-		    __FILE__, __LINE__, #cond, errno);			\
+		    __FILE__, __LINE__, #cond, snow_errno());		\
 		atomic_fetch_add(&failures, 1);				\
 	}								\
 } while (0)
@@ -151,16 +151,13 @@ times_out(const void *arg)
 	const struct fd_arg *a = arg;
 	double t0 = now();
 
-	errno = 0;
 	EXPECT(snow_io_wait(a->fd, SNOW_IO_READ, 50) == -1);
-	EXPECT(errno == ETIMEDOUT);
+	EXPECT(snow_errno() == ETIMEDOUT);
 	EXPECT(now() - t0 >= 0.045);
-	errno = 0;
 	EXPECT(snow_io_wait(a->fd, SNOW_IO_READ, 0) == -1);
-	EXPECT(errno == EAGAIN);
-	errno = 0;
+	EXPECT(snow_errno() == EAGAIN);
 	EXPECT(snow_io_read(a->fd, &t0, 1, 30) == -1);
-	EXPECT(errno == ETIMEDOUT);
+	EXPECT(snow_errno() == ETIMEDOUT);
 	atomic_fetch_add(&done, 1);
 }
 
@@ -385,7 +382,7 @@ waits_again(const void *arg)
 	/* The killed waiter gives the descriptor back as it ends, which
 	 * may be a moment after the kill. */
 	while ((ev = snow_io_wait(a->fd, SNOW_IO_READ, 5000)) == -1 &&
-	    errno == EBUSY && ++tries < 500)
+	    snow_errno() == EBUSY && ++tries < 500)
 		snow_timer_sleep(10);
 	EXPECT(ev > 0);
 	atomic_fetch_add(&done, 1);
@@ -430,9 +427,8 @@ sees_close(const void *arg)
 	const struct fd_arg *a = arg;
 
 	atomic_fetch_add(&done, 1);
-	errno = 0;
 	EXPECT(snow_io_wait(a->fd, SNOW_IO_READ, 20000) == -1);
-	EXPECT(errno == EBADF);
+	EXPECT(snow_errno() == EBADF);
 	atomic_fetch_add(&done, 1);
 }
 
@@ -462,9 +458,8 @@ second_waiter(const void *arg)
 {
 	const struct fd_arg *a = arg;
 
-	errno = 0;
 	EXPECT(snow_io_wait(a->fd, SNOW_IO_READ, 1000) == -1);
-	EXPECT(errno == EBUSY);
+	EXPECT(snow_errno() == EBUSY);
 	atomic_fetch_add(&done, 1);
 }
 
@@ -651,16 +646,14 @@ bad_arguments(const void *arg)
 {
 	const struct fd_arg *a = arg;
 
-	errno = 0;
-	EXPECT(snow_io_wait(a->fd, 0, 10) == -1 && errno == EINVAL);
-	errno = 0;
-	EXPECT(snow_io_wait(a->fd, 0x100, 10) == -1 && errno == EINVAL);
-	errno = 0;
-	EXPECT(snow_io_wait(-1, SNOW_IO_READ, 10) == -1 && errno == EBADF);
-	errno = 0;
+	EXPECT(snow_io_wait(a->fd, 0, 10) == -1 && snow_errno() == EINVAL);
+	EXPECT(snow_io_wait(a->fd, 0x100, 10) == -1 &&
+	    snow_errno() == EINVAL);
+	EXPECT(snow_io_wait(-1, SNOW_IO_READ, 10) == -1 &&
+	    snow_errno() == EBADF);
 	/* A number that is no open descriptor. */
 	EXPECT(snow_io_wait(a->fd + 1000, SNOW_IO_READ, 10) == -1 &&
-	    errno == EBADF);
+	    snow_errno() == EBADF);
 	atomic_fetch_add(&done, 1);
 }
 

@@ -73,7 +73,8 @@ enum snow_priority {
  * suffix) overrides the default actor stack size chosen at configure time.
  *
  * Returns 0, or an errno value: EINVAL (more than SNOW_MAX_SCHEDULERS, or a
- * bad SNOW_STACK_SIZE, SNOW_HIBERNATE or SNOW_MAILBOX_LIMIT), ENOMEM,
+ * bad SNOW_STACK_SIZE, SNOW_HIBERNATE, SNOW_MAILBOX_LIMIT or
+ * SNOW_BLOCKING_THREADS), ENOMEM,
  * EAGAIN (a worker thread could not be started; nothing is left behind),
  * EDEADLK (called from inside an actor).
  */
@@ -797,6 +798,30 @@ SNOW_API int snow_io_connect(int fd, const struct sockaddr *addr,
  * then close(2) fd.  Returns close(2)'s result.
  */
 SNOW_API int snow_io_close(int fd);
+
+/* ---- Blocking calls ----
+ *
+ * For what blocks and has no descriptor to wait on: file I/O, a DNS
+ * lookup, a C library that sleeps.  The call runs on a pool of threads
+ * beside the workers while the calling actor parks, as the Erlang VM's
+ * dirty I/O schedulers and Tokio's spawn_blocking do.  The pool starts
+ * threads as calls find none idle, up to SNOW_BLOCKING_THREADS (read at
+ * init: 1 to 1024, default 16); past that, calls queue, and are never
+ * refused or lost.  snow_rt_run_scheduler() waits for them, as it waits
+ * for the actors that made them.
+ */
+typedef void *(*snow_blocking_fn)(void *arg);
+
+/*
+ * Run fn(arg) on a pool thread and park until it returns; store what it
+ * returned in *result (if result is not NULL).  fn may use the caller's
+ * stack through arg: the caller stays parked until fn returns, even if it
+ * is killed meanwhile (it then ends as soon as fn has returned), and it
+ * does not hibernate.  Outside actors fn runs on the calling thread.
+ * Returns 0, or EINVAL (fn NULL), EAGAIN (no pool thread could be
+ * started, and none runs).
+ */
+SNOW_API int snow_blocking(snow_blocking_fn fn, void *arg, void **result);
 
 /* ---- Names ---- */
 
