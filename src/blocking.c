@@ -211,6 +211,7 @@ snow_blocking(snow_blocking_fn fn, void *arg, void **result)
 	/* Only the report wakes this park (see sn_actor_wake_due()). */
 	while (!sn_io_reported(self))
 		(void)sn_sched_park(self, SN_WAIT_BLOCKING, UINT64_MAX);
+	sn_io_disarm(self);
 	sn_actor_check_exit(self);	/* a kill that came meanwhile */
 done:
 	if (result != NULL)

@@ -46,7 +46,7 @@
 static bool
 may_hibernate(const struct sn_proc *p, uint64_t word)
 {
-	return (word & (SN_WAIT_KIND_MASK | SN_WAIT_TIMED)) == SN_WAIT_MSG &&
+	return sn_wait_hibernates(word) &&
 	    atomic_load_explicit(&p->hib_ok, memory_order_relaxed) &&
 	    atomic_load_explicit(&p->hib_state, memory_order_relaxed) !=
 	    SN_HIB_OUT;
@@ -314,7 +314,9 @@ sn_hib_sweep(struct sn_worker *w, bool go_on, sn_hib_repark_fn repark)
 	sn_count(&w->n_hibernated, done);
 	for (i = 0; i < m; i++) {
 		p = batch[i];
-		word = p->wait_seq << SN_WAIT_SEQ_SHIFT | SN_WAIT_MSG;
+		/* Back as it was: a receive, or a wait on a descriptor. */
+		word = p->wait_seq << SN_WAIT_SEQ_SHIFT |
+		    (atomic_load(&p->io_ready) != 0 ? SN_WAIT_IO : SN_WAIT_MSG);
 		if (atomic_load_explicit(&p->hib_state, memory_order_relaxed) ==
 		    SN_HIB_OUT) {
 			repark(w, p, word);	/* hib_queued: SN_HIBQ_OUT */

@@ -159,16 +159,29 @@ wait_thread(int fd, uint32_t events, int64_t ms)
  * publishes the tag (a registration, a queued call) sees it armed.
  */
 uint32_t
-sn_io_arm(struct sn_proc *p)
+sn_io_tag_peek(const struct sn_proc *p)
 {
-	uint32_t tag = (atomic_load_explicit(&p->io_tag,
+	uint32_t tag = (atomic_load_explicit(&((struct sn_proc *)p)->io_tag,
 	    memory_order_relaxed) + 1) & TAG_MASK;
 
-	if (tag == 0)
-		tag = 1;
+	return tag != 0 ? tag : 1;
+}
+
+uint32_t
+sn_io_arm(struct sn_proc *p)
+{
+	uint32_t tag = sn_io_tag_peek(p);
+
 	atomic_store_explicit(&p->io_tag, tag, memory_order_relaxed);
 	atomic_store_explicit(&p->io_ready, tag << 8, memory_order_release);
 	return tag;
+}
+
+void
+sn_io_disarm(struct sn_proc *p)
+{
+	/* A report after this finds no wait armed with its tag. */
+	atomic_store(&p->io_ready, 0);
 }
 
 /*
@@ -215,11 +228,15 @@ wait_actor(struct sn_proc *self, int fd, uint32_t events, int64_t ms)
 		return -err;
 	if (!tokenable(self))
 		return -ENOTSUP;
-	tag = sn_io_arm(self);
+	/* The tag the arm below will take: the token must be in the table
+	 * before a report can name it. */
+	tag = sn_io_tag_peek(self);
 	token = token_of(self, tag);
 	if ((err = sn_poller_claim(pl, fd, token)) != 0)
 		return -err;
+	(void)sn_io_arm(self);
 	got = park_on(self, fd, events, tag, ms);
+	sn_io_disarm(self);
 	sn_poller_release(pl, fd, token);
 	if (got < 0)
 		return (int)got;

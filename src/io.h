@@ -27,6 +27,10 @@ bool sn_io_reported(const struct sn_proc *p);
  * if the wait was reported already or is over.
  */
 uint32_t sn_io_arm(struct sn_proc *p);
+/* The tag sn_io_arm() will give p's next wait. */
+uint32_t sn_io_tag_peek(const struct sn_proc *p);
+/* p's wait is over, reported or not: io_ready back to 0 (see proc.h). */
+void sn_io_disarm(struct sn_proc *p);
 bool sn_io_fire(struct sn_proc *p, uint32_t tag, uint32_t events,
     unsigned kind);
 

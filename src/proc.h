@@ -58,6 +58,20 @@ enum sn_wait_kind {
 #define SN_WAIT_TIMED		8u	/* a timer of worker timer_worker */
 #define SN_WAIT_SEQ_SHIFT	4
 
+/*
+ * Whether a park with this wait word may hibernate: a receive, or a wait
+ * on a descriptor, with no timer to end it (those can last).  Which of
+ * the two a parked actor is in, the sweep tells by io_ready, which is
+ * not 0 exactly while a wait on a descriptor or a blocking call lasts.
+ */
+static inline bool
+sn_wait_hibernates(uint64_t word)
+{
+	uint64_t kind = word & (SN_WAIT_KIND_MASK | SN_WAIT_TIMED);
+
+	return kind == SN_WAIT_MSG || kind == SN_WAIT_IO;
+}
+
 /* PIDs an actor is linked to (struct sn_links, in links.h): under its
  * process table shard's lock. */
 
@@ -176,7 +190,8 @@ struct sn_proc {
 					 * (0 when passed through), or
 					 * SN_ARGS_HEAP */
 	/* A wait on a descriptor or a blocking call (io.c): the tag of
-	 * the wait a report is for, and what was reported. */
+	 * the wait a report is for, and what was reported; 0 between
+	 * such waits. */
 	_Atomic uint32_t io_tag;
 	_Atomic uint32_t io_ready;
 	_Atomic(struct sn_rare *) rare;	/* or NULL: see struct sn_rare */

@@ -296,7 +296,7 @@ park_commit(struct sn_worker *w, struct sn_proc *p, uint64_t word)
 	atomic_thread_fence(memory_order_seq_cst);
 	/* A receive with no timeout: a candidate for the sweeps.  Most
 	 * parks find it listed already: that test stays inline. */
-	if ((word & (SN_WAIT_KIND_MASK | SN_WAIT_TIMED)) == SN_WAIT_MSG &&
+	if (sn_wait_hibernates(word) &&
 	    atomic_load(&p->hib_queued) == SN_HIBQ_NONE)
 		sn_hib_candidate(w, p);
 	if (sn_actor_wake_due(p, (unsigned)(word & SN_WAIT_KIND_MASK)) &&

@@ -568,6 +568,81 @@ START_TEST(thousands_of_waiters_woken_in_a_shuffled_order)
 }
 END_TEST
 
+/* ---- hibernation ---- */
+
+#define LOCALS	32
+
+static uint64_t
+local_value(uint64_t index, unsigned k)
+{
+	return (index + 1) * 0x9e3779b97f4a7c15ull ^ k;
+}
+
+/* Waits on its pipe with known locals; checks them when woken. */
+static void
+hibernating_reader(const void *arg)
+{
+	const struct fd_arg *a = arg;
+	volatile uint64_t local[LOCALS];
+	uint64_t index = a->index;
+	unsigned k;
+	bool ok;
+	char c;
+
+	for (k = 0; k < LOCALS; k++)
+		local[k] = local_value(index, k);
+	ok = snow_io_wait(a->fd, SNOW_IO_READ, -1) == SNOW_IO_READ &&
+	    read(a->fd, &c, 1) == 1;
+	for (k = 0; k < LOCALS; k++)
+		ok = ok && local[k] == local_value(index, k);
+	EXPECT(ok);
+	EXPECT(snow_actor_send(a->to, &index, sizeof(index)) == 0);
+}
+
+/* Waiting on descriptors with no timeout, actors hibernate as they do in
+ * a receive, and wake with their stacks whole. */
+START_TEST(waiters_on_descriptors_hibernate_and_wake_whole)
+{
+	unsigned n = pipes_that_fit(scaled_down() ? 200 : 2000), i;
+	int (*fds)[2] = calloc(n, sizeof(*fds));
+	struct fd_arg a;
+	uint64_t sum = 0;
+	double end;
+
+	ck_assert_ptr_nonnull(fds);
+	for (i = 0; i < n; i++)
+		pipe_nb(fds[i]);
+	start(2);
+	a.to = snow_actor_self();
+	for (i = 0; i < n; i++) {
+		a.fd = fds[i][0];
+		a.index = i;
+		spawn_ok(hibernating_reader, &a, sizeof(a), SNOW_PRIO_NORMAL);
+	}
+	end = now() + 120;
+	while (stats_ok().hibernations < n && now() < end)
+		sleep_ms(20);
+	ck_assert_uint_ge(stats_ok().hibernations, n);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(write(fds[i][1], "x", 1), 1);
+	for (i = 0; i < n; i++) {
+		const struct snow_msg *m = snow_actor_receive(60000);
+		uint64_t idx;
+
+		ck_assert_msg(m != NULL, "%u of %u woke", i, n);
+		memcpy(&idx, m->data, sizeof(idx));
+		sum += idx;
+	}
+	finish();
+	ck_assert_uint_eq(sum, (uint64_t)n * (n - 1) / 2);
+	for (i = 0; i < n; i++) {
+		close(fds[i][0]);
+		close(fds[i][1]);
+	}
+	free(fds);
+}
+END_TEST
+
 /* ---- under full load ---- */
 
 static _Atomic bool woke;
@@ -717,6 +792,7 @@ io_suite(void)
 	tcase_add_test(tc, snow_io_close_wakes_the_waiter_with_ebadf);
 	tcase_add_test(tc, a_second_waiter_on_a_descriptor_gets_ebusy);
 	tcase_add_test(tc, thousands_of_waiters_woken_in_a_shuffled_order);
+	tcase_add_test(tc, waiters_on_descriptors_hibernate_and_wake_whole);
 	tcase_add_test(tc, a_busy_worker_notices_a_ready_descriptor);
 	tcase_add_test(tc, outside_actors_the_calls_use_poll);
 	tcase_add_test(tc, bad_arguments_are_errors);
