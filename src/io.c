@@ -281,8 +281,12 @@ snow_io_close(int fd)
 	uint64_t token;
 
 	if (atomic_load_explicit(&sn_rt.poller.open, memory_order_acquire) &&
-	    (token = sn_poller_holder(&sn_rt.poller, fd)) != 0)
+	    (token = sn_poller_holder(&sn_rt.poller, fd)) != 0) {
 		deliver(token, READY_CLOSED);
+		/* Free before the number is: a descriptor opened after the
+		 * close, with the same number, is not held by the old wait. */
+		sn_poller_release(&sn_rt.poller, fd, token);
+	}
 	return close(fd);
 }
 

@@ -432,9 +432,19 @@ sees_close(const void *arg)
 	atomic_fetch_add(&done, 1);
 }
 
+static void
+times_out_not_busy(const void *arg)
+{
+	const struct fd_arg *a = arg;
+
+	EXPECT(snow_io_wait(a->fd, SNOW_IO_READ, 30) == -1 &&
+	    snow_errno() == ETIMEDOUT);
+	atomic_fetch_add(&done, 1);
+}
+
 START_TEST(snow_io_close_wakes_the_waiter_with_ebadf)
 {
-	int fds[2];
+	int fds[2], again[2];
 	struct fd_arg a;
 	double t0;
 
@@ -446,10 +456,16 @@ START_TEST(snow_io_close_wakes_the_waiter_with_ebadf)
 	sleep_ms(50);
 	t0 = now();
 	ck_assert_int_eq(snow_io_close(fds[0]), 0);
+	/* The number, taken again at once, is free for a new wait. */
+	pipe_nb(again);
+	a.fd = again[0];
+	spawn_ok(times_out_not_busy, &a, sizeof(a), SNOW_PRIO_NORMAL);
 	finish();
 	ck_assert_double_lt(now() - t0, 10.0);	/* not its timeout */
-	ck_assert_int_eq(atomic_load(&done), 2);
+	ck_assert_int_eq(atomic_load(&done), 3);
 	close(fds[1]);
+	close(again[0]);
+	close(again[1]);
 }
 END_TEST
 
