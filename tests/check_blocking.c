@@ -21,27 +21,23 @@
 
 #include <snow/runtime.h>
 
+#include "actor_check.h"
 #include "run_suite.h"
 #include "snow_ok.h"
 #include "test_env.h"
 
 #define TIMEOUT		120
 
-static _Atomic int failures;
 static _Atomic int done;
 
-#define EXPECT(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "%s:%d: failed: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-		atomic_fetch_add(&failures, 1);				\
-	}								\
-} while (0)
+/* A_CHECK() with the line and the condition as the message. */
+#define EXPECT(cond)	A_CHECK(cond, "line %d: %s (errno %d)", __LINE__, \
+			    #cond, snow_errno())
 
 static void
 start(uint32_t workers)
 {
-	atomic_store(&failures, 0);
+	reset_fails();
 	atomic_store(&done, 0);
 	init_ok(workers);
 }
@@ -50,7 +46,7 @@ static void
 finish(void)
 {
 	run_ok();
-	ck_assert_int_eq(atomic_load(&failures), 0);
+	assert_no_fails();
 }
 
 /* ---- the worker goes on ---- */
