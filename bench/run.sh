@@ -350,6 +350,23 @@ BEGIN {
 	"$bin/micro" $([ $quick = 1 ] || echo 5)
 	echo '```'
 } > "$table"
+
+# The network workloads (issue: actors that serve the network): echo
+# round trips and idle connections against the Go and Erlang servers,
+# with examples/echo-server on as many workers as CPUs, as the peers.
+echo "bench: the network workloads (bench/net/run-peers.sh)" >&2
+net_out=$out/net.txt
+if ! bash "$srcdir/bench/net/run-peers.sh" $([ $quick = 1 ] && echo --quick) \
+    --snow "$build/examples/echo-server" > "$net_out"; then
+	echo "bench: the network workloads failed; see $net_out" >&2
+	exit 1
+fi
+{
+	echo
+	echo "Network, on loopback (bench/net/run-peers.sh): $(grep '^summary' "$net_out")"
+	echo
+	grep '^|' "$net_out"
+} >> "$table"
 cat "$table"
 
 if command -v gnuplot >/dev/null; then

@@ -352,6 +352,26 @@ snow_io_read(int fd, void *buf, size_t len, int64_t ms)
 	}
 }
 
+/*
+ * One write of len bytes: send(2) with MSG_NOSIGNAL while fd may be a
+ * socket, so that a peer gone gives EPIPE rather than a SIGPIPE (which
+ * kills a thread outside the runtime that does not ignore it); write(2)
+ * once fd turned out not to be one (*sock cleared).
+ */
+static ssize_t
+put(int fd, const void *buf, size_t len, bool *sock)
+{
+	ssize_t n;
+
+	if (*sock) {
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n >= 0 || snow_errno() != ENOTSOCK)
+			return n;
+		*sock = false;
+	}
+	return write(fd, buf, len);
+}
+
 ssize_t
 snow_io_write(int fd, const void *buf, size_t len, int64_t ms)
 {
@@ -359,10 +379,11 @@ snow_io_write(int fd, const void *buf, size_t len, int64_t ms)
 	    SNOW_TIMEOUT_FOREVER_MS : ms);
 	const char *p = buf;
 	size_t done = 0;
+	bool sock = true;
 	ssize_t n;
 
 	while (done < len) {
-		n = write(fd, p + done, len - done);
+		n = put(fd, p + done, len - done, &sock);
 		if (n > 0) {
 			done += (size_t)n;
 			continue;

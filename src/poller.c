@@ -249,6 +249,11 @@ sn_poller_poll(struct sn_poller *pl)
 	return n > 0 ? (unsigned)n : 0;
 }
 
+#ifdef HAVE_EPOLL_PWAIT2
+/* Cleared the first time the kernel (or valgrind) turns it down. */
+static _Atomic bool pwait2_works = true;
+#endif
+
 /* Wait on the sleeper's set for at most timeout_ns. */
 static void
 sleep_on(struct sn_poller *pl, uint64_t timeout_ns)
@@ -263,10 +268,14 @@ sleep_on(struct sn_poller *pl, uint64_t timeout_ns)
 		.tv_nsec = (long)(timeout_ns % 1000000000u),
 	};
 
-	n = epoll_pwait2(pl->sleepfd, ev, 2,
-	    timeout_ns == UINT64_MAX ? NULL : &ts, NULL);
-	if (n >= 0 || errno != ENOSYS)
-		goto got;
+	if (atomic_load_explicit(&pwait2_works, memory_order_relaxed)) {
+		n = epoll_pwait2(pl->sleepfd, ev, 2,
+		    timeout_ns == UINT64_MAX ? NULL : &ts, NULL);
+		if (n >= 0 || errno != ENOSYS)
+			goto got;
+		atomic_store_explicit(&pwait2_works, false,
+		    memory_order_relaxed);
+	}
 #endif
 	/* Milliseconds, rounded up: never early for a timer. */
 	if (timeout_ns == UINT64_MAX)

@@ -782,7 +782,8 @@ SNOW_API int snow_io_wait(int fd, uint32_t events, int64_t ms);
  * snow_io_read() returns what one read(2) got (0 at end of stream).
  * snow_io_write() writes all len bytes: returns len, or -1 if it wrote
  * nothing, or the bytes it wrote (fewer than len) with errno saying why
- * it stopped.  snow_io_accept() returns the new descriptor, non-blocking
+ * it stopped; on a socket it sends with MSG_NOSIGNAL, so a peer gone is
+ * EPIPE, never a SIGPIPE.  snow_io_accept() returns the new descriptor, non-blocking
  * and close-on-exec.  snow_io_connect() returns 0 once connected.
  */
 SNOW_API ssize_t snow_io_read(int fd, void *buf, size_t len, int64_t ms);

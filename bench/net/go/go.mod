@@ -1,0 +1,3 @@
+module snowbench/echo
+
+go 1.19
