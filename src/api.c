@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -64,6 +65,15 @@ atfork_register(void)
  * and a caller that switched stacks in between must not reuse the address
  * it computed on another thread.
  */
+void
+sn_thread_name(const char *fmt, unsigned n)
+{
+	char name[16];
+
+	(void)snprintf(name, sizeof(name), fmt, n);
+	(void)pthread_setname_np(pthread_self(), name);
+}
+
 SN_NOINLINE void
 sn_set_errno(int err)
 {

@@ -135,6 +135,7 @@ pool_thread(void *arg)
 	struct sn_blocking_pool *bp = arg;
 	struct sn_blocking_call *c;
 
+	sn_thread_name("snow-blocking", 0);
 	while ((c = next_call(bp)) != NULL) {
 		struct sn_proc *caller = c->caller;
 		uint32_t tag = c->tag;

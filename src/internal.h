@@ -96,4 +96,11 @@ sn_spin_unlock(sn_spinlock_t *l)
  */
 void sn_set_errno(int err);
 
+/*
+ * Name the calling thread (fmt with one unsigned, at most 15 bytes), so
+ * that top -H, ps -L and debuggers show the runtime's threads as such:
+ * snow-wrk-N for worker N, snow-blocking for the blocking pool.
+ */
+void sn_thread_name(const char *fmt, unsigned n);
+
 #endif /* SN_INTERNAL_H */

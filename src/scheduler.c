@@ -492,6 +492,7 @@ sn_sched_worker_main(void *arg)
 
 	tls_worker = w;
 	sn_budget = INT32_MAX;
+	sn_thread_name("snow-wrk-%u", w->id);
 	pthread_once(&worker_key_once, worker_key_create);
 	(void)pthread_setspecific(worker_key, w);
 	sn_ctx_init_thread(&w->ctx);

@@ -3127,10 +3127,19 @@ share_child(const void *arg)
 	const uint64_t *slot = arg;	/* [0]: parent, [1]: its frame */
 	uint64_t i;
 
-	/* Until both parents, the only actors in an untimed wait, have
-	 * hibernated; a slow machine may take a while to sweep. */
-	for (i = 0; i < 3000 && hibernations() < 2; i++)
-		snow_timer_sleep(10);
+	/*
+	 * Until both parents, the only actors in an untimed wait, have
+	 * hibernated; a slow machine may take a while to sweep.  Sweeps run
+	 * only once every worker has gone idle, and a worker spins a few
+	 * thousand empty picks first (half a millisecond natively, tens of
+	 * milliseconds under valgrind): woken by this sleep's timer before
+	 * its spin is over, the worker would never go idle, so under
+	 * valgrind the sleeps are longer.  Up to 30 s either way.
+	 */
+	int64_t nap = RUNNING_ON_VALGRIND ? 200 : 10;
+
+	for (i = 0; i < 30000 / (uint64_t)nap && hibernations() < 2; i++)
+		snow_timer_sleep(nap);
 	A_CHECK(hibernations() >= 2, "the parents never hibernated");
 	A_CHECK(share_touch((volatile uint64_t *)(uintptr_t)slot[1]) == 0,
 	    "the hibernated parent's frame read wrong from its child");
