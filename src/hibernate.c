@@ -251,6 +251,13 @@ sn_hib_sweep(struct sn_worker *w, bool go_on, sn_hib_repark_fn repark)
 
 	if (pool->mem_fd < 0 || !pending(pool)) {
 		w->hib_more = false;
+		/* Nothing is wanted any more either.  Left set, it would
+		 * bring the last idle worker back every period for ever
+		 * (park()): 3% of a CPU under TSan, found by check_hibernate
+		 * when the machine was loaded. */
+		if (atomic_load_explicit(&sn_rt.hib_wanted,
+		    memory_order_relaxed))
+			atomic_store(&sn_rt.hib_wanted, false);
 		return false;
 	}
 	if (atomic_load(&sn_rt.nidle) + 1 < sn_rt.nworkers) {

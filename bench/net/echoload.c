@@ -185,6 +185,31 @@ bad:
 	exit(2);
 }
 
+/*
+ * One source address has about 28,000 ephemeral ports (32768-60999) for
+ * one server address and port: past PER_SOURCE connections to an IPv4
+ * server, connection i leaves from 127.0.0.(2 + i / PER_SOURCE), all of
+ * them loopback, its port chosen at connect time.  Fewer connections
+ * leave from the kernel's choice, as before.
+ */
+#define PER_SOURCE	20000
+
+static void
+bind_source(const struct load *ld, int fd, uint32_t i)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET };
+	int one = 1;
+
+	if (ld->addr.ss_family != AF_INET || ld->n <= PER_SOURCE)
+		return;
+	src.sin_addr.s_addr = htonl(0x7f000002u + i / PER_SOURCE);
+	(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+	    sizeof(one));
+	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0)
+		die("connection %u: bind to 127.0.0.%u: %s", i,
+		    2 + i / PER_SOURCE, strerror(errno));
+}
+
 /* Fill ld's address from a numeric loopback HOST, refusing the rest:
  * numeric only, so that no name can resolve to another machine. */
 static void
@@ -340,6 +365,7 @@ conn_open(struct load *ld, uint32_t i)
 	 * one is acknowledged. */
 	if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
 		die("connection %u: TCP_NODELAY: %s", i, strerror(errno));
+	bind_source(ld, c->fd, i);
 	ld->inflight++;
 	c->state = C_CONNECTING;
 	if (connect(c->fd, (struct sockaddr *)&ld->addr, ld->addrlen) != 0 &&
