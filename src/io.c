@@ -111,13 +111,20 @@ sn_io_reported(const struct sn_proc *p)
 
 /* ---- Waiting ---- */
 
+/* The deadline of a timeout of ms, as runtime.h counts them: < 0 (or
+ * SNOW_TIMEOUT_FOREVER_MS and more) for ever, UINT64_MAX. */
+static uint64_t
+deadline_of(int64_t ms)
+{
+	return sn_deadline_after(ms < 0 ? SNOW_TIMEOUT_FOREVER_MS : ms);
+}
+
 /* Outside actors: poll(2), for at most ms. */
 static int
 wait_thread(int fd, uint32_t events, int64_t ms)
 {
 	struct pollfd pfd = { .fd = fd, .events = 0 };
-	uint64_t deadline = sn_deadline_after(ms < 0 ? SNOW_TIMEOUT_FOREVER_MS :
-	    ms);
+	uint64_t deadline = deadline_of(ms);
 	int n, timeout;
 
 	pfd.events = (short)((events & SNOW_IO_READ ? POLLIN : 0) |
@@ -193,8 +200,7 @@ park_on(struct sn_proc *self, int fd, uint32_t events, uint32_t tag,
     int64_t ms)
 {
 	struct sn_poller *pl = &sn_rt.poller;
-	uint64_t deadline = sn_deadline_after(ms < 0 ? SNOW_TIMEOUT_FOREVER_MS :
-	    ms);
+	uint64_t deadline = deadline_of(ms);
 	uint32_t got;
 	int err;
 
@@ -339,8 +345,7 @@ again(int fd, uint32_t events, uint64_t deadline, int64_t ms)
 ssize_t
 snow_io_read(int fd, void *buf, size_t len, int64_t ms)
 {
-	uint64_t deadline = sn_deadline_after(ms < 0 ?
-	    SNOW_TIMEOUT_FOREVER_MS : ms);
+	uint64_t deadline = deadline_of(ms);
 	ssize_t n;
 
 	for (;;) {
@@ -375,8 +380,7 @@ put(int fd, const void *buf, size_t len, bool *sock)
 ssize_t
 snow_io_write(int fd, const void *buf, size_t len, int64_t ms)
 {
-	uint64_t deadline = sn_deadline_after(ms < 0 ?
-	    SNOW_TIMEOUT_FOREVER_MS : ms);
+	uint64_t deadline = deadline_of(ms);
 	const char *p = buf;
 	size_t done = 0;
 	bool sock = true;
@@ -400,8 +404,7 @@ snow_io_write(int fd, const void *buf, size_t len, int64_t ms)
 int
 snow_io_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int64_t ms)
 {
-	uint64_t deadline = sn_deadline_after(ms < 0 ?
-	    SNOW_TIMEOUT_FOREVER_MS : ms);
+	uint64_t deadline = deadline_of(ms);
 	int s;
 
 	for (;;) {
@@ -417,8 +420,7 @@ int
 snow_io_connect(int fd, const struct sockaddr *addr, socklen_t addrlen,
     int64_t ms)
 {
-	uint64_t deadline = sn_deadline_after(ms < 0 ?
-	    SNOW_TIMEOUT_FOREVER_MS : ms);
+	uint64_t deadline = deadline_of(ms);
 	socklen_t len = sizeof(int);
 	int err = 0;
 
