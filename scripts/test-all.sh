@@ -5,10 +5,13 @@
 # Installs the build dependencies when they are missing (Debian 12, as
 # root), then builds out of tree and runs `make check` for each context
 # backend (forked and with CK_FORK=no), under AddressSanitizer with
-# UndefinedBehaviorSanitizer, under ThreadSanitizer and under valgrind;
-# then the demo, a program built against the installed library through
-# pkg-config, the exported symbols, the benchmarks in quick mode and
-# `make distcheck`.
+# UndefinedBehaviorSanitizer, under ThreadSanitizer, under valgrind and
+# with Debian's hardening flags; then the demo, a DESTDIR install and
+# uninstall, a program built against the installed library through
+# pkg-config and through CMake's find_package, the ABI against abi/'s
+# baseline, the exported symbols, the benchmarks in quick mode, two builds
+# that must give the same bytes, and `make distcheck` for a shared-only
+# and a static-only build.
 #
 # Every check counts: each Check test passed or failed, and one result
 # for each of the other checks.  A variant that does not configure or
@@ -52,6 +55,12 @@ need_packages() {
 	pkg-config --exists ck 2>/dev/null || missing+=(libck-dev)
 	pkg-config --exists check 2>/dev/null || missing+=(check)
 	command -v valgrind >/dev/null && [ -f /usr/include/valgrind/valgrind.h ] || missing+=(valgrind)
+	# What the packaging checks use: the ABI check, the CMake package,
+	# the man pages' lint and Debian's hardening flags.
+	command -v abidiff >/dev/null || missing+=(abigail-tools)
+	command -v cmake >/dev/null || missing+=(cmake)
+	command -v mandoc >/dev/null || missing+=(mandoc)
+	command -v dpkg-buildflags >/dev/null || missing+=(dpkg-dev)
 	[ ${#missing[@]} -eq 0 ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "missing packages: ${missing[*]} (run as root, or apt-get install them)" >&2
@@ -204,6 +213,46 @@ check_variant asan-ubsan check --enable-sanitizer=address,undefined || true
 check_variant tsan check --enable-sanitizer=thread || true
 check_variant valgrind valgrind || true
 
+# Debian's hardening flags, as a package build gets them from
+# dpkg-buildflags (hardening=+all), plus the two that bookworm's dpkg does
+# not add yet: -fstack-clash-protection (configure adds it anyway) and
+# -fcf-protection where the compiler takes it (x86).  hardened_ok says
+# whether dpkg-buildflags answered.
+hardened_ok=1
+hard_cflags=$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CFLAGS) || hardened_ok=0
+hard_cppflags=$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CPPFLAGS) || hardened_ok=0
+hard_ldflags=$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get LDFLAGS) || hardened_ok=0
+hard_cflags="$hard_cflags -fstack-clash-protection"
+if echo 'int x;' | cc -fcf-protection -Werror -x c -c -o /dev/null - 2>/dev/null; then
+	hard_cflags="$hard_cflags -fcf-protection"
+fi
+if [ "$hardened_ok" -eq 1 ]; then
+	check_variant hardened check CFLAGS="$hard_cflags" \
+	    CPPFLAGS="$hard_cppflags" LDFLAGS="$hard_ldflags" || true
+	# The flags reached the compiler, and did what they do: the stack
+	# protector's calls and fortified functions in the library.
+	log "hardened: flags in the build"
+	why=
+	hlib=$work/hardened/.libs/libsnow-rt.so
+	for f in -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+	    -fstack-clash-protection -Wl,-z,relro -Wl,-z,now; do
+		grep -qe "$f" "$work/hardened/Makefile" 2>/dev/null ||
+		    why="${why:+$why, }$f not in its Makefile"
+	done
+	if [ ! -f "$hlib" ]; then
+		why="${why:+$why, }no $hlib"
+	else
+		hsyms=$(nm -D "$hlib" 2>/dev/null || true)
+		grep -q '__stack_chk_fail' <<<"$hsyms" ||
+		    why="${why:+$why, }no __stack_chk_fail in $hlib"
+		grep -qE '__[a-z]+_chk' <<<"$(grep -v __stack_chk_fail <<<"$hsyms")" ||
+		    why="${why:+$why, }no fortified call in $hlib"
+	fi
+	if [ -z "$why" ]; then pass "hardened flags"; else fail "hardened flags" "$why"; fi
+else
+	fail "hardened: configure" "dpkg-buildflags failed"
+fi
+
 # The checks below use the fast build; when it did not build they fail
 # as well (they cannot run), and say so.
 log "demo"
@@ -216,6 +265,32 @@ if [ "$demo_rc" -eq 0 ] &&
 else
 	fail "demo" "exit $demo_rc, or not the expected output"
 fi
+
+log "DESTDIR install and uninstall"
+# A package build installs into a staging directory: every file goes
+# under DESTDIR, none into the prefix itself, and uninstall takes back
+# all of them.
+destdir=$work/destdir
+rm -rf "$prefix" "$destdir"
+why=
+if ! (cd "$fast" && make -s install DESTDIR="$destdir" >"$work/destdir.log" 2>&1); then
+	why="make install DESTDIR=... failed"; tail -20 "$work/destdir.log" 2>/dev/null || true
+elif [ -e "$prefix" ]; then
+	why="make install DESTDIR=... wrote into $prefix"
+else
+	for f in include/snow/runtime.h lib/libsnow-rt.so lib/libsnow-rt.a \
+	    lib/pkgconfig/snow-rt.pc lib/cmake/snow-rt/snow-rt-config.cmake \
+	    lib/cmake/snow-rt/snow-rt-config-version.cmake; do
+		[ -e "$destdir$prefix/$f" ] || why="${why:+$why, }no $f under DESTDIR"
+	done
+	if [ -z "$why" ]; then
+		(cd "$fast" && make -s uninstall DESTDIR="$destdir" >>"$work/destdir.log" 2>&1) ||
+		    why="make uninstall DESTDIR=... failed"
+		left=$(find "$destdir" -type f 2>/dev/null | head -5)
+		[ -z "$left" ] || why="${why:+$why, }uninstall left ${left//$'\n'/ }"
+	fi
+fi
+if [ -z "$why" ]; then pass "DESTDIR install"; else fail "DESTDIR install" "$why"; fi
 
 log "install and build against it with pkg-config"
 cat > "$work/hello.c" <<'EOC'
@@ -247,6 +322,40 @@ elif ! grep -qE '^hello from actor [0-9]+, installed$' <<<"$hello_out"; then
 	why="unexpected output: $hello_out"
 fi
 if [ -z "$why" ]; then pass "pkg-config build"; else fail "pkg-config build" "$why"; fi
+
+log "build against the installed library with CMake's find_package"
+# The same program, found through lib/cmake/snow-rt.
+cmk=$work/cmake-hello
+rm -rf "$cmk" && mkdir -p "$cmk"
+cp "$work/hello.c" "$cmk/hello.c"
+cat > "$cmk/CMakeLists.txt" <<'EOC'
+cmake_minimum_required(VERSION 3.13)
+project(hello C)
+find_package(snow-rt 0.1 REQUIRED)
+add_executable(hello hello.c)
+target_link_libraries(hello PRIVATE snow-rt::snow-rt)
+EOC
+why=
+if ! cmake -S "$cmk" -B "$cmk/build" -DCMAKE_PREFIX_PATH="$prefix" >"$cmk/cmake.log" 2>&1; then
+	why="cmake could not configure it (find_package)"; tail -20 "$cmk/cmake.log"
+elif ! cmake --build "$cmk/build" >>"$cmk/cmake.log" 2>&1; then
+	why="cmake --build failed"; tail -20 "$cmk/cmake.log"
+elif ! cmk_out=$("$cmk/build/hello"); then
+	why="the program failed"
+elif ! grep -qE '^hello from actor [0-9]+, installed$' <<<"$cmk_out"; then
+	why="unexpected output: $cmk_out"
+elif ! grep -q -- -fstack-clash-protection "$cmk/build/CMakeFiles/hello.dir/flags.make" 2>/dev/null &&
+     grep -q -- -fstack-clash-protection <<<"$pc_flags"; then
+	why="the target does not carry -fstack-clash-protection"
+fi
+if [ -z "$why" ]; then pass "cmake find_package"; else fail "cmake find_package" "$why"; fi
+
+log "ABI against the baseline (abi/)"
+if (cd "$fast" && make -s abi-check); then
+	pass "abi-check"
+else
+	fail "abi-check" "see the report above"
+fi
 
 log "exported symbols"
 lib=$prefix/lib/libsnow-rt.so
@@ -287,13 +396,48 @@ else
 	tail -30 "$work/bench-quick.log" 2>/dev/null || true
 fi
 
-log "make distcheck"
-if (cd "$fast" && make -s -j"$jobs" distcheck > "$work/distcheck.log" 2>&1) &&
-   grep -q 'archives ready for distribution' "$work/distcheck.log"; then
-	pass "distcheck"
-else
-	fail "distcheck"
-	tail -40 "$work/distcheck.log" 2>/dev/null || true
+log "reproducible: two builds in two directories give the same library"
+# Debian builds with -ffile-prefix-map (dpkg-buildflags), which takes the
+# build's own paths out of the debug information; with it the bytes must
+# not depend on where or when the library was built.
+why=
+for r in 1 2; do
+	rdir=$work/repro$r
+	rm -rf "$rdir" && mkdir -p "$rdir" || why="cannot make $rdir"
+	[ -z "$why" ] || break
+	if [ "$r" -eq 2 ]; then sleep 1; fi	# a later clock, too
+	if ! (cd "$rdir" && "$top/configure" -q \
+	    CFLAGS="-g -O2 -ffile-prefix-map=$top=. -ffile-prefix-map=$rdir=." &&
+	    make -s -j"$jobs" libsnow-rt.la) >"$rdir.log" 2>&1; then
+		why="build $r failed"; tail -20 "$rdir.log"; break
+	fi
+done
+if [ -z "$why" ]; then
+	for f in .libs/libsnow-rt.so.0.0.0 .libs/libsnow-rt.a; do
+		if [ ! -f "$work/repro1/$f" ]; then
+			why="${why:+$why, }no $f"
+		elif ! cmp -s "$work/repro1/$f" "$work/repro2/$f"; then
+			why="${why:+$why, }$f differs"
+		fi
+	done
 fi
+if [ -z "$why" ]; then pass "reproducible build"; else fail "reproducible build" "$why"; fi
+
+# make distcheck for the two ways a distribution builds the library: as a
+# shared library only, and as a static one only.  Each builds the tarball,
+# builds it read-only out of tree, runs make check, installs, uninstalls.
+for dc in "--disable-static" "--enable-static --disable-shared"; do
+	name="distcheck ($dc)"
+	log "make $name"
+	dclog=$work/distcheck-${dc//[^a-z]/}.log
+	if (cd "$fast" && make -s -j"$jobs" distcheck \
+	    DISTCHECK_CONFIGURE_FLAGS="$dc" > "$dclog" 2>&1) &&
+	   grep -q 'archives ready for distribution' "$dclog"; then
+		pass "$name"
+	else
+		fail "$name"
+		tail -40 "$dclog" 2>/dev/null || true
+	fi
+done
 
 finish

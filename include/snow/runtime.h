@@ -37,6 +37,36 @@ extern "C" {
 #define SNOW_API
 #endif
 
+/* ---- Version ----
+ *
+ * The version of this header.  The library a program runs with may be a
+ * later one than it was built against; snow_rt_version() tells which.
+ * Releases follow the README's "Versions and the ABI": PATCH moves for
+ * fixes, MINOR when functions or constants are added, MAJOR when
+ * anything a built program relies on changes (the library's soname moves
+ * with it, so such a program never loads the wrong one).
+ */
+#define SNOW_RT_VERSION_MAJOR	0
+#define SNOW_RT_VERSION_MINOR	1
+#define SNOW_RT_VERSION_PATCH	0
+/* The three as one number that orders as versions do: 0xMMmmpp. */
+#define SNOW_RT_VERSION_HEX	((SNOW_RT_VERSION_MAJOR << 16) | \
+				 (SNOW_RT_VERSION_MINOR << 8) | \
+				 SNOW_RT_VERSION_PATCH)
+
+/*
+ * The version of the library actually loaded, as SNOW_RT_VERSION_HEX
+ * gives it (compare the two to learn whether the program runs on the
+ * library it was built against).  Any thread, any time, before init too;
+ * never fails.
+ */
+SNOW_API uint32_t snow_rt_version(void);
+
+/* The same as "MAJOR.MINOR.PATCH", a string that lives for ever. */
+SNOW_API const char *snow_rt_version_string(void);
+
+/* ---- Runtime, actors, scheduling ---- */
+
 /* Entry point of an actor: receives the (copied) spawn arguments. */
 typedef void (*snow_actor_fn)(const void *args);
 
