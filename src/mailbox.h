@@ -171,4 +171,17 @@ sn_msg_keys(const struct sn_msg *m)
 }
 void sn_msg_free(struct sn_msg *m);
 
+/*
+ * The calling thread keeps freed small message blocks for its next
+ * messages (mailbox.c says why), from start until stop, which gives them
+ * back.  Worker threads only: the scheduler calls these as one starts and
+ * ends.
+ */
+void sn_msg_cache_start(void);
+void sn_msg_cache_stop(void);
+/* Blocks the calling thread keeps now, for the tests. */
+unsigned sn_msg_cache_count(void);
+#define SN_MSG_SMALL		64	/* bytes of a block kept */
+#define SN_MSG_CACHE_MAX	512	/* blocks kept at most */
+
 #endif /* SN_MAILBOX_H */

@@ -498,6 +498,7 @@ sn_sched_worker_main(void *arg)
 	sn_ctx_init_thread(&w->ctx);
 	/* Without it an overflow is a bare SIGSEGV: report it anyway. */
 	(void)sn_fault_thread_init(&w->altstack);
+	sn_msg_cache_start();
 	for (;;) {
 		if (timers_pending(w))
 			timers_run(w, false);
@@ -565,6 +566,7 @@ sn_sched_worker_main(void *arg)
 		}
 	}
 	spin_end(w, false);
+	sn_msg_cache_stop();
 	sn_fault_thread_fini(&w->altstack);
 	tls_worker = NULL;
 	(void)pthread_setspecific(worker_key, NULL);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "context.h"
 #include "mailbox.h"
 
 #include "run_suite.h"
@@ -157,6 +158,58 @@ START_TEST(concurrent_senders_lose_nothing)
 }
 END_TEST
 
+/*
+ * A worker thread's list of small message blocks: freed small blocks
+ * are kept up to the bound and handed out again, large ones never; stop
+ * gives them back and keeps no more.  Off under AddressSanitizer, which
+ * must see every free.
+ */
+START_TEST(small_blocks_kept_bounded_and_given_back)
+{
+	enum { N = SN_MSG_CACHE_MAX + 88 };
+	static struct sn_msg *ms[N];
+	struct sn_msg *big;
+	uint64_t v = 7;
+	unsigned i;
+
+	ck_assert_uint_eq(sn_msg_cache_count(), 0);
+	sn_msg_cache_start();
+	for (i = 0; i < N; i++)
+		ck_assert_ptr_nonnull(ms[i] = sn_msg_new(1, &v, sizeof(v)));
+	for (i = 0; i < N; i++)
+		sn_msg_free(ms[i]);
+#ifdef SN_ASAN
+	ck_assert_uint_eq(sn_msg_cache_count(), 0);
+#else
+	ck_assert_uint_eq(sn_msg_cache_count(), SN_MSG_CACHE_MAX);
+	/* Handed out again, contents and all as asked. */
+	for (i = 0; i < 10; i++) {
+		ck_assert_ptr_nonnull(ms[i] = sn_msg_new(2, &v, sizeof(v)));
+		ck_assert_uint_eq(ms[i]->tag, 2);
+		ck_assert_uint_eq(ms[i]->len, sizeof(v));
+		ck_assert_int_eq(memcmp(ms[i]->data, &v, sizeof(v)), 0);
+	}
+	ck_assert_uint_eq(sn_msg_cache_count(), SN_MSG_CACHE_MAX - 10);
+	/* An empty message takes a small block and gives it back; one too
+	 * big for a small block comes and goes by malloc. */
+	ck_assert_ptr_nonnull(big = sn_msg_new(3, NULL, 0));
+	ck_assert_uint_eq(sn_msg_cache_count(), SN_MSG_CACHE_MAX - 11);
+	sn_msg_free(big);
+	ck_assert_ptr_nonnull(big = sn_msg_alloc(3, SN_MSG_SMALL, 0));
+	sn_msg_free(big);
+	ck_assert_uint_eq(sn_msg_cache_count(), SN_MSG_CACHE_MAX - 10);
+	for (i = 0; i < 10; i++)
+		sn_msg_free(ms[i]);
+#endif
+	sn_msg_cache_stop();
+	ck_assert_uint_eq(sn_msg_cache_count(), 0);
+	/* After stop, frees are plain frees again. */
+	ck_assert_ptr_nonnull(big = sn_msg_new(4, &v, sizeof(v)));
+	sn_msg_free(big);
+	ck_assert_uint_eq(sn_msg_cache_count(), 0);
+}
+END_TEST
+
 static Suite *
 mailbox_suite(void)
 {
@@ -169,6 +222,7 @@ mailbox_suite(void)
 	tcase_add_test(tc, order_and_contents);
 	tcase_add_test(tc, message_sizes);
 	tcase_add_test(tc, concurrent_senders_lose_nothing);
+	tcase_add_test(tc, small_blocks_kept_bounded_and_given_back);
 	suite_add_tcase(s, tc);
 	return s;
 }
