@@ -49,6 +49,8 @@ dist_man_MANS = \
 	man/snow_rt_init_actor.3 \
 	man/snow_rt_run_scheduler.3 \
 	man/snow_rt_stats.3 \
+	man/snow_rt_version.3 \
+	man/snow_rt_version_string.3 \
 	man/snow_service_call.3 \
 	man/snow_service_call_timeout.3 \
 	man/snow_service_reply.3 \
@@ -61,14 +63,6 @@ dist_man_MANS = \
 	man/snow_timer_sleep.3
 
 EXTRA_DIST += man/local.mk scripts/check-man.sh
-
-# The top Makefile.am ships the directory scripts/ whole, and dist copies
-# a directory from the build tree as well as the source tree: after a
-# make check, the build tree's scripts/ holds check-man.log and .trs.
-# Shipped, they made distcheck's build take the test for done (found
-# through VPATH) and then fail to write test-suite.log.  Leave them out.
-dist-hook:
-	rm -f $(distdir)/scripts/*.log $(distdir)/scripts/*.trs
 
 # scripts/check-man.sh: every public function of runtime.h has a page
 # that declares it as the header does, with the errnos the header names

@@ -111,7 +111,7 @@ use_clean_copy() {
 count_checks() {
 	local name=$1 t=$2 dir=$3 log line n f e lines
 	added=0
-	for log in "$dir"/tests/*.log; do
+	for log in "$dir"/tests/*.log "$dir"/scripts/*.log; do
 		[ -f "$log" ] || continue
 		lines=$(grep -h 'Checks: [0-9]*, Failures: [0-9]*, Errors: [0-9]*' "$log" || true)
 		# A test that is a plain program, not a Check suite (marked by
@@ -166,7 +166,7 @@ check_variant() {
 	fi
 	for t in ${targets//,/ }; do
 		log "$name: $t"
-		rm -f "$dir"/tests/*.log
+		rm -f "$dir"/tests/*.log "$dir"/scripts/*.log
 		rc=0
 		case $t in
 		check) (cd "$dir" && make -s -j"$jobs" check) || rc=$? ;;
@@ -280,7 +280,8 @@ elif [ -e "$prefix" ]; then
 else
 	for f in include/snow/runtime.h lib/libsnow-rt.so lib/libsnow-rt.a \
 	    lib/pkgconfig/snow-rt.pc lib/cmake/snow-rt/snow-rt-config.cmake \
-	    lib/cmake/snow-rt/snow-rt-config-version.cmake; do
+	    lib/cmake/snow-rt/snow-rt-config-version.cmake \
+	    share/man/man3/snow_actor_spawn.3 share/man/man7/snow-rt.7; do
 		[ -e "$destdir$prefix/$f" ] || why="${why:+$why, }no $f under DESTDIR"
 	done
 	if [ -z "$why" ]; then
@@ -349,6 +350,25 @@ elif ! grep -q -- -fstack-clash-protection "$cmk/build/CMakeFiles/hello.dir/flag
 	why="the target does not carry -fstack-clash-protection"
 fi
 if [ -z "$why" ]; then pass "cmake find_package"; else fail "cmake find_package" "$why"; fi
+
+log "man pages: mandoc -Tlint"
+# make check ran scripts/check-man.sh in every variant, where the lint is
+# skipped if mandoc is missing; here mandoc must be there.
+if bash "$top/scripts/check-man.sh" --lint-only "$top"; then
+	pass "man page lint"
+else
+	fail "man page lint"
+fi
+# Installed where man finds them (man itself only where it is there).
+why=
+for f in man3/snow_actor_spawn.3 man3/snow_io_read.3 man7/snow-rt.7; do
+	[ -f "$prefix/share/man/$f" ] || why="${why:+$why, }no $f under $prefix/share/man"
+done
+if [ -z "$why" ] && command -v man >/dev/null &&
+   ! MANPATH=$prefix/share/man man -w snow_actor_spawn >/dev/null 2>&1; then
+	why="man -w snow_actor_spawn does not find it"
+fi
+if [ -z "$why" ]; then pass "man pages installed"; else fail "man pages installed" "$why"; fi
 
 log "ABI against the baseline (abi/)"
 if (cd "$fast" && make -s abi-check); then
