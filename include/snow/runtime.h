@@ -100,7 +100,8 @@ enum snow_priority {
  * runs changes nothing and returns 0.
  *
  * The environment variable SNOW_STACK_SIZE (bytes, optionally with a K or M
- * suffix) overrides the default actor stack size chosen at configure time.
+ * suffix, from 16 KiB to 1 GiB) overrides the default actor stack size
+ * chosen at configure time.
  *
  * Returns 0, or an errno value: EINVAL (more than SNOW_MAX_SCHEDULERS, or a
  * bad SNOW_STACK_SIZE, SNOW_HIBERNATE, SNOW_MAILBOX_LIMIT or
@@ -118,7 +119,7 @@ SNOW_API int snow_rt_init_actor(uint32_t num_schedulers);
  * the actor.  args_size == 0: args is passed through untouched.
  * priority: SNOW_PRIO_HIGH, SNOW_PRIO_NORMAL or SNOW_PRIO_LOW.
  *
- * Returns the new PID (unique for the life of the process, from 1 up,
+ * Returns the new PID (never 0, unique for the life of the process,
  * never reused), or 0 with errno set:
  *   EINVAL  fn is NULL, priority > 2, args is NULL with args_size > 0, or
  *           args_size is larger than the actor stack size;
