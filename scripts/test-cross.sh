@@ -151,8 +151,23 @@ sysroot_riscv64() {
 	chk=$(ls -d "$work"/src/check-*/ | head -1)
 	log "cross-building ${ck%/} for riscv64"
 	# ck's own configure: the unknown platform uses the compiler's
-	# atomic builtins.  --cores: it cannot count the target's.
-	(cd "$ck" && CC=$triplet-gcc AR=$triplet-ar \
+	# atomic builtins.  --cores: it cannot count the target's.  It runs
+	# the program it compiles to name the compiler (./.1), which needs
+	# binfmt_misc; so the compiler it is given leaves a script there
+	# that runs the real program under qemu.
+	local cc=$work/ck-cc
+	{
+		echo '#!/bin/sh'
+		echo 'case " $* " in'
+		echo '*" -o .1 "*)'
+		echo "	$triplet-gcc \"\$@\" -o .1.bin || exit"
+		echo "	printf '#!/bin/sh\\nexec $qemu -L /usr/$triplet ./.1.bin\\n' > .1"
+		echo '	chmod +x .1 ;;'
+		echo "*) exec $triplet-gcc \"\$@\" ;;"
+		echo 'esac'
+	} > "$cc"
+	chmod +x "$cc"
+	(cd "$ck" && CC=$cc AR=$triplet-ar \
 	    ./configure --platform=riscv64 --cores=2 --prefix=/usr \
 	    --libdir=/usr/lib/$triplet --includedir=/usr/include >/dev/null &&
 	    make -s -j"$jobs" >/dev/null && make -s install DESTDIR="$sysroot" >/dev/null) ||

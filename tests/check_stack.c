@@ -213,6 +213,54 @@ slab_vmas(void)
 	return n;
 }
 
+/*
+ * Whether this system keeps a PROT_NONE mapping marked MADV_DONTDUMP apart
+ * from PROT_NONE neighbours, as the pool's count of mappings assumes where
+ * guards are mappings (stack.c's guard_install()).  qemu-user answers 0
+ * to MADV_DONTDUMP without passing it on, so there a hibernated stack
+ * merges with its guards and the kernel shows fewer mappings than the
+ * pool counts: the count errs high, the side that keeps the process
+ * under vm.max_map_count, and the tests hold it to that bound instead.
+ */
+static bool
+dontdump_splits(void)
+{
+	static int known = -1;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned long a, b, lo, hi;
+	char line[512];
+	long n = 0;
+	char *m;
+	FILE *f;
+
+	if (known >= 0)
+		return known;
+	m = mmap(NULL, 3 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+	    0);
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	ck_assert_int_eq(madvise(m + page, page, MADV_DONTDUMP), 0);
+	lo = (unsigned long)m;
+	hi = lo + 3 * page;
+	f = fopen("/proc/self/maps", "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a < hi && b > lo)
+			n++;
+	fclose(f);
+	munmap(m, 3 * page);
+	known = n == 3;
+	return known;
+}
+
+/* The mappings the kernel shows against the pool's count of them. */
+#define ck_assert_vmas(kernel, counted)					\
+	do {								\
+		if (dontdump_splits())					\
+			ck_assert_int_eq((kernel), (counted));		\
+		else							\
+			ck_assert_int_le((kernel), (counted));		\
+	} while (0)
+
 START_TEST(hibernated_stacks_are_given_back_and_come_back_whole)
 {
 	unsigned i;
@@ -284,7 +332,7 @@ START_TEST(split_mappings_are_counted)
 	ck_assert_uint_eq(hibernate(1, 13, 3), 5);	/* 1, 4, 7, 10, 13 */
 	if (!atomic_load(&pool->guard_madvise)) {
 		ck_assert_int_eq(atomic_load(&pool->vma_extra), 0);
-		ck_assert_int_eq(slab_vmas(), base);
+		ck_assert_vmas(slab_vmas(), base);
 	} else {
 		ck_assert_int_eq(atomic_load(&pool->vma_extra), 10);
 		ck_assert_int_eq(slab_vmas(), base + 10);
@@ -456,7 +504,10 @@ counts_match_the_kernel(bool guard_vmas)
 			sn_stack_thaw(pool, p);
 			break;
 		}
-		ck_assert_msg(vmas_over(lo - 65536, hi + 65536) - base ==
+		ck_assert_msg(dontdump_splits() ?
+		    vmas_over(lo - 65536, hi + 65536) - base ==
+		    atomic_load(&pool->vma_extra) :
+		    vmas_over(lo - 65536, hi + 65536) - base <=
 		    atomic_load(&pool->vma_extra), "step %u: the kernel "
 		    "shows %ld split mappings, the pool counts %ld", step,
 		    vmas_over(lo - 65536, hi + 65536) - base,
@@ -501,16 +552,16 @@ START_TEST(with_guard_mappings_protection_changes_no_count)
 	setup_with(true);
 	base = slab_vmas();
 	ck_assert_uint_eq(hibernate(0, NSTACKS - 1, 1), NSTACKS);
-	ck_assert_int_eq(slab_vmas(), base);
+	ck_assert_vmas(slab_vmas(), base);
 	ck_assert_uint_eq(resident(6), 0);
 	ck_assert_uint_eq(wrong_words(6), 0);		/* by a fault */
 	ck_assert_int_eq(state(6), SN_HIB_TOUCHED);
 	sn_stack_thaw(pool, procs[9]);
-	ck_assert_int_eq(slab_vmas(), base);
+	ck_assert_vmas(slab_vmas(), base);
 	ck_assert_int_eq(atomic_load(&pool->vma_extra), 0);
 	for (i = 0; i < NSTACKS; i++)
 		ck_assert_uint_eq(wrong_words(i), 0);
-	ck_assert_int_eq(slab_vmas(), base);
+	ck_assert_vmas(slab_vmas(), base);
 	teardown();
 }
 END_TEST
