@@ -188,6 +188,62 @@ frame_build(void *stack, size_t size, void (*entry)(void *), void *arg)
 	f[8] = (uintptr_t)sn_ctx_start;
 	return f;
 }
+#elif defined(__aarch64__)
+/*
+ * The frame sn_ctx_swap() loads (switch_aarch64.S), 176 bytes from the
+ * saved stack pointer up: x19-x28, x29, x30, d8-d15, FPCR and a pad.
+ * x30, where the swap returns to, is sn_ctx_start, which calls x19 with
+ * x20 and x21.  The frame ends at a 16-aligned top, so that sp is
+ * 16-aligned in sn_ctx_start and in ctx_first(), as AArch64 requires.
+ * FPCR is the creator's, as getcontext(3) would have taken.
+ */
+static void *
+frame_build(void *stack, size_t size, void (*entry)(void *), void *arg)
+{
+	uint64_t *f = (uint64_t *)(((uintptr_t)stack + size) & ~(uintptr_t)15)
+	    - 22;
+	uint64_t fpcr;
+	int i;
+
+	__asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+	for (i = 0; i < 22; i++)
+		f[i] = 0;			/* x22-x28, d8-d15, the pad */
+	f[0] = (uintptr_t)ctx_first;		/* x19 */
+	f[1] = (uintptr_t)entry;		/* x20 */
+	f[2] = (uintptr_t)arg;			/* x21 */
+	f[10] = 0;				/* x29: the end of the frame chain */
+	f[11] = (uintptr_t)sn_ctx_start;	/* x30 */
+	f[20] = fpcr;
+	return f;
+}
+#elif defined(__riscv) && __riscv_xlen == 64
+/*
+ * The frame sn_ctx_swap() loads (switch_riscv64.S), 208 bytes from the
+ * saved stack pointer up: ra, s0-s11, fs0-fs11, frm.  ra, where the swap
+ * returns to, is sn_ctx_start, which calls s1 with s2 and s3.  The frame
+ * ends at a 16-aligned top, so that sp is 16-aligned in sn_ctx_start and
+ * in ctx_first(), as the psABI wants.  frm is the creator's, as
+ * getcontext(3) would have taken.
+ */
+static void *
+frame_build(void *stack, size_t size, void (*entry)(void *), void *arg)
+{
+	uint64_t *f = (uint64_t *)(((uintptr_t)stack + size) & ~(uintptr_t)15)
+	    - 26;
+	uint64_t frm;
+	int i;
+
+	__asm__ volatile("frrm %0" : "=r"(frm));
+	for (i = 0; i < 26; i++)
+		f[i] = 0;			/* s4-s11, fs0-fs11 */
+	f[0] = (uintptr_t)sn_ctx_start;		/* ra */
+	f[1] = 0;				/* s0: the end of the frame chain */
+	f[2] = (uintptr_t)ctx_first;		/* s1 */
+	f[3] = (uintptr_t)entry;		/* s2 */
+	f[4] = (uintptr_t)arg;			/* s3 */
+	f[25] = frm;
+	return f;
+}
 #else
 #error "the fast context backend has no frame_build() for this CPU"
 #endif
@@ -223,6 +279,10 @@ sn_ctx_sp(const struct sn_ctx *ctx)
 {
 #if defined(__x86_64__) && defined(REG_RSP)
 	return (void *)ctx->uc.uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+	return (void *)ctx->uc.uc_mcontext.sp;
+#elif defined(__riscv) && defined(REG_SP)
+	return (void *)ctx->uc.uc_mcontext.__gregs[REG_SP];
 #else
 	(void)ctx;
 	return NULL;

@@ -3,13 +3,14 @@
  *
  * How a context is built and switched is a configure choice:
  *
- *  - fast (default on x86-64): sn_ctx_make() writes a frame on the new
- *    stack as if the assembly swap had suspended it there (context.c's
- *    frame_build()), so the first switch starts the entry; every switch
- *    saves and restores the callee-saved registers, the FP control words
- *    and the stack pointer, and never enters the kernel.  The signal mask
- *    is not part of the context: all actors on a worker share that
- *    thread's mask.
+ *  - fast (default on x86-64, aarch64 and riscv64): sn_ctx_make() writes
+ *    a frame on the new stack as if the assembly swap had suspended it
+ *    there (context.c's frame_build()), so the first switch starts the
+ *    entry; every switch saves and restores the callee-saved registers,
+ *    the FP control state and the stack pointer, and never enters the
+ *    kernel.  Other CPUs keep swapcontext (configure says so).  The
+ *    signal mask is not part of the context: all actors on a worker
+ *    share that thread's mask.
  *  - ucontext: every context is made by makecontext(3) and every switch
  *    is swapcontext(3), which also saves and restores
  *    the signal mask with a system call: every actor context is made with
@@ -90,7 +91,7 @@ struct sn_ctx {
 };
 
 #ifdef SNOW_CONTEXT_FAST
-/* In switch_x86_64.S. */
+/* In switch_x86_64.S, switch_aarch64.S or switch_riscv64.S. */
 void sn_ctx_swap(void **save_sp, void *load_sp);
 #endif
 

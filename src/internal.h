@@ -49,6 +49,10 @@ sn_cpu_relax(void)
 	__builtin_ia32_pause();
 #elif defined(__aarch64__)
 	__asm__ __volatile__("yield" ::: "memory");
+#elif defined(__riscv)
+	/* Zihintpause's pause, spelt as its encoding (FENCE W,0) for
+	 * assemblers that lack the name: a hint, so a NOP on older cores. */
+	__asm__ __volatile__(".4byte 0x0100000f" ::: "memory");
 #else
 	atomic_signal_fence(memory_order_seq_cst);
 #endif

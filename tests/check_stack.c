@@ -9,6 +9,8 @@
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -124,6 +126,44 @@ state(unsigned i)
 	return atomic_load(&procs[i]->hib_state);
 }
 
+/*
+ * Whether the page at addr is resident, from /proc/self/pagemap (bit 63,
+ * present; bit 62, swapped).  For where mincore() cannot tell: qemu-user
+ * checks that the guest may read the range first, and fails with ENOMEM
+ * on a PROT_NONE page.  qemu passes the file through to the host, which
+ * describes qemu's own pages: the same addresses only where the guest's
+ * are the host's, so a page known to be resident is read first.
+ */
+static unsigned
+pagemap_resident(uintptr_t addr, size_t page)
+{
+	static __thread volatile char here = 1;	/* resident: just written */
+	unsigned long a, b;
+	char line[512];
+	bool mapped = false;
+	uint64_t e;
+	FILE *f = fopen("/proc/self/maps", "r");
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	/* mincore()'s ENOMEM also means "not mapped": that it is. */
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a <= addr &&
+		    addr < b)
+			mapped = true;
+	fclose(f);
+	ck_assert_msg(mapped, "%#lx is not mapped", (unsigned long)addr);
+	ck_assert_int_ge(fd, 0);
+	here = 2;
+	ck_assert_int_eq(pread(fd, &e, sizeof(e),
+	    (off_t)((uintptr_t)&here / page * sizeof(e))), (int)sizeof(e));
+	ck_assert_msg(e >> 63 & 1, "pagemap does not describe this process");
+	ck_assert_int_eq(pread(fd, &e, sizeof(e),
+	    (off_t)(addr / page * sizeof(e))), (int)sizeof(e));
+	close(fd);
+	return (e >> 63 & 1) | (e >> 62 & 1);
+}
+
 /* Whether the page of stack i's live top is resident, without a touch. */
 static unsigned
 resident(unsigned i)
@@ -131,10 +171,13 @@ resident(unsigned i)
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	unsigned char vec;
 	uintptr_t top = (uintptr_t)sn_stack_live_top(pool, procs[i]);
+	uintptr_t at = (top - 1) & ~(page - 1);
 
 	ck_assert_uint_le(LIVE_BYTES, page);
-	ck_assert_int_eq(mincore((void *)((top - 1) & ~(page - 1)), page,
-	    &vec), 0);
+	if (mincore((void *)at, page, &vec) != 0) {
+		ck_assert_int_eq(errno, ENOMEM);
+		return pagemap_resident(at, page);
+	}
 	return vec & 1;
 }
 
@@ -169,6 +212,54 @@ slab_vmas(void)
 	fclose(f);
 	return n;
 }
+
+/*
+ * Whether this system keeps a PROT_NONE mapping marked MADV_DONTDUMP apart
+ * from PROT_NONE neighbours, as the pool's count of mappings assumes where
+ * guards are mappings (stack.c's guard_install()).  qemu-user answers 0
+ * to MADV_DONTDUMP without passing it on, so there a hibernated stack
+ * merges with its guards and the kernel shows fewer mappings than the
+ * pool counts: the count errs high, the side that keeps the process
+ * under vm.max_map_count, and the tests hold it to that bound instead.
+ */
+static bool
+dontdump_splits(void)
+{
+	static int known = -1;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned long a, b, lo, hi;
+	char line[512];
+	long n = 0;
+	char *m;
+	FILE *f;
+
+	if (known >= 0)
+		return known;
+	m = mmap(NULL, 3 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+	    0);
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	ck_assert_int_eq(madvise(m + page, page, MADV_DONTDUMP), 0);
+	lo = (unsigned long)m;
+	hi = lo + 3 * page;
+	f = fopen("/proc/self/maps", "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a < hi && b > lo)
+			n++;
+	fclose(f);
+	munmap(m, 3 * page);
+	known = n == 3;
+	return known;
+}
+
+/* The mappings the kernel shows against the pool's count of them. */
+#define ck_assert_vmas(kernel, counted)					\
+	do {								\
+		if (dontdump_splits())					\
+			ck_assert_int_eq((kernel), (counted));		\
+		else							\
+			ck_assert_int_le((kernel), (counted));		\
+	} while (0)
 
 START_TEST(hibernated_stacks_are_given_back_and_come_back_whole)
 {
@@ -241,7 +332,7 @@ START_TEST(split_mappings_are_counted)
 	ck_assert_uint_eq(hibernate(1, 13, 3), 5);	/* 1, 4, 7, 10, 13 */
 	if (!atomic_load(&pool->guard_madvise)) {
 		ck_assert_int_eq(atomic_load(&pool->vma_extra), 0);
-		ck_assert_int_eq(slab_vmas(), base);
+		ck_assert_vmas(slab_vmas(), base);
 	} else {
 		ck_assert_int_eq(atomic_load(&pool->vma_extra), 10);
 		ck_assert_int_eq(slab_vmas(), base + 10);
@@ -413,7 +504,10 @@ counts_match_the_kernel(bool guard_vmas)
 			sn_stack_thaw(pool, p);
 			break;
 		}
-		ck_assert_msg(vmas_over(lo - 65536, hi + 65536) - base ==
+		ck_assert_msg(dontdump_splits() ?
+		    vmas_over(lo - 65536, hi + 65536) - base ==
+		    atomic_load(&pool->vma_extra) :
+		    vmas_over(lo - 65536, hi + 65536) - base <=
 		    atomic_load(&pool->vma_extra), "step %u: the kernel "
 		    "shows %ld split mappings, the pool counts %ld", step,
 		    vmas_over(lo - 65536, hi + 65536) - base,
@@ -458,16 +552,16 @@ START_TEST(with_guard_mappings_protection_changes_no_count)
 	setup_with(true);
 	base = slab_vmas();
 	ck_assert_uint_eq(hibernate(0, NSTACKS - 1, 1), NSTACKS);
-	ck_assert_int_eq(slab_vmas(), base);
+	ck_assert_vmas(slab_vmas(), base);
 	ck_assert_uint_eq(resident(6), 0);
 	ck_assert_uint_eq(wrong_words(6), 0);		/* by a fault */
 	ck_assert_int_eq(state(6), SN_HIB_TOUCHED);
 	sn_stack_thaw(pool, procs[9]);
-	ck_assert_int_eq(slab_vmas(), base);
+	ck_assert_vmas(slab_vmas(), base);
 	ck_assert_int_eq(atomic_load(&pool->vma_extra), 0);
 	for (i = 0; i < NSTACKS; i++)
 		ck_assert_uint_eq(wrong_words(i), 0);
-	ck_assert_int_eq(slab_vmas(), base);
+	ck_assert_vmas(slab_vmas(), base);
 	teardown();
 }
 END_TEST

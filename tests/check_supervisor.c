@@ -273,6 +273,8 @@ START_TEST(past_the_intensity_the_supervisor_shuts_down)
 	init_ok(2);
 	sup = start_sup(SNOW_SUP_ONE_FOR_ONE, 2, 10, kids, 2);
 	ref = snow_process_monitor(sup);
+	/* Both: on two workers kid 1 may run before kid 0 has. */
+	wait_starts(0, 1);
 	wait_starts(1, 1);
 	atomic_store(&behaviour[0], B_FAIL_AT_ONCE);
 	poke(0, 'f');
