@@ -282,6 +282,7 @@ static _Atomic uintptr_t term_state;
 static _Atomic uint64_t term_notify;	/* who the callback tells */
 static _Atomic long state_freed;
 static _Atomic int term_mode;		/* what the callback does */
+static _Atomic int ending_went;		/* an ending actor got its "go" */
 
 enum { TERM_PLAIN, TERM_RECEIVES, TERM_WAITS_FOR_EVER };
 
@@ -327,6 +328,7 @@ ending(const void *arg)
 	A_CHECK(snow_actor_set_terminate(snow_actor_self(), on_terminate) == 0,
 	    "set_terminate(self)");
 	(void)snow_actor_receive(-1);		/* until watched */
+	atomic_store(&ending_went, 1);
 	switch (how) {
 	case END_ERROR:
 		snow_actor_exit(snow_actor_self(), SNOW_EXIT_ERROR);
@@ -352,6 +354,25 @@ term_reset(int mode)
 	atomic_store(&term_notify, 0);
 	atomic_store(&state_freed, 0);
 	atomic_store(&term_mode, mode);
+	atomic_store(&ending_went, 0);
+}
+
+/*
+ * Until the ending actor has its "go": its callback is set and it is on
+ * its way to how it ends.  A kill sent after a fixed sleep could come
+ * before the actor first ran (valgrind, a loaded machine): killed with
+ * no callback set, it failed term_check(), or a "running" kill hit it
+ * parked in its first receive.
+ */
+static void
+wait_ending_went(void)
+{
+	double end = now() + 20.0 * slack();
+
+	while (!atomic_load(&ending_went) && now() < end)
+		sleep_ms(1);
+	ck_assert_msg(atomic_load(&ending_went), "the ending actor never "
+	    "got its go");
 }
 
 /* Spawn an ending actor that ends how, watched; returns its PID. */
@@ -405,7 +426,8 @@ START_TEST(terminate_runs_on_kills_parked_and_running)
 	term_reset(TERM_PLAIN);
 	init_ok(2);
 	pid = ending_start(END_PARKED, &w);
-	sleep_ms(20);
+	wait_ending_went();
+	sleep_ms(20);				/* parked again, most likely */
 	ck_assert_int_eq(snow_actor_kill(pid), 0);
 	run_ok();
 	term_check(&w, SNOW_EXIT_KILLED);
@@ -413,6 +435,7 @@ START_TEST(terminate_runs_on_kills_parked_and_running)
 	term_reset(TERM_PLAIN);
 	init_ok(2);
 	pid = ending_start(END_LOOPS, &w);
+	wait_ending_went();
 	sleep_ms(20);
 	ck_assert_int_eq(snow_actor_kill(pid), 0);
 	run_ok();
@@ -471,8 +494,11 @@ START_TEST(terminate_may_receive_and_be_killed)
 	term_reset(TERM_WAITS_FOR_EVER);
 	init_ok(2);
 	pid = ending_start(END_ERROR, &w);
-	while (atomic_load(&term_calls) == 0)
+	/* Or the actor ended without its callback: then fail, not hang. */
+	while (atomic_load(&term_calls) == 0 &&
+	    atomic_load(&w.reason) == NO_REASON)
 		sleep_ms(1);
+	ck_assert_int_eq(atomic_load(&term_calls), 1);
 	sleep_ms(10);
 	ck_assert_int_eq(atomic_load(&w.reason), NO_REASON);	/* not yet */
 	ck_assert_int_eq(snow_actor_kill(pid), 0);
