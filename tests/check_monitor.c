@@ -343,6 +343,7 @@ term_target(const void *arg)
 {
 	(void)arg;
 	snow_actor_set_terminate(snow_actor_self(), term_sends);
+	snow_actor_send(atomic_load(&term_tell), "s", 1);	/* set */
 	(void)snow_actor_receive(-1);
 }
 
@@ -356,7 +357,12 @@ order_watcher(const void *arg)
 	atomic_store(&term_tell, snow_actor_self());
 	t = snow_actor_spawn(term_target, NULL, 0, SNOW_PRIO_NORMAL);
 	ref = snow_process_monitor(t);
-	snow_timer_sleep(20);		/* its callback is set */
+	/* Until its callback is set.  A fixed 20 ms sleep here let the
+	 * kill come first when the target had not run yet (valgrind, a
+	 * loaded machine): no callback, and the DOWN came first. */
+	m = snow_actor_receive(WAIT_MS);
+	A_CHECK(m != NULL && m->tag == SNOW_MSG_DATA && m->len == 1 &&
+	    m->data[0] == 's', "the target never said its callback is set");
 	snow_actor_kill(t);
 	m = snow_actor_receive(WAIT_MS);
 	A_CHECK(m != NULL && m->tag == SNOW_MSG_DATA && m->len == 1 &&
