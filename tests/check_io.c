@@ -415,6 +415,26 @@ START_TEST(a_killed_waiter_ends_and_frees_its_descriptor)
 }
 END_TEST
 
+/*
+ * Until pid is parked: in its descriptor wait, for the actors that call
+ * this (they wait on nothing else), which took the descriptor before
+ * parking.  A fixed sleep instead let a slow actor (valgrind, a loaded
+ * machine) reach its wait only after the test's next step.
+ */
+static void
+wait_parked(uint64_t pid)
+{
+	struct snow_process_info info;
+	double end = now() + 30;
+	int err;
+
+	while ((err = snow_process_info(pid, &info)) == 0 &&
+	    info.state != SNOW_PROC_WAITING && now() < end)
+		sleep_ms(1);
+	ck_assert_int_eq(err, 0);
+	ck_assert_uint_eq(info.state, SNOW_PROC_WAITING);
+}
+
 static void
 sees_close(const void *arg)
 {
@@ -440,14 +460,17 @@ START_TEST(snow_io_close_wakes_the_waiter_with_ebadf)
 {
 	int fds[2], again[2];
 	struct fd_arg a;
+	uint64_t pid;
 	double t0;
 
 	pipe_nb(fds);
 	start(2);
 	a.fd = fds[0];
-	spawn_ok(sees_close, &a, sizeof(a), SNOW_PRIO_NORMAL);
+	pid = spawn_ok(sees_close, &a, sizeof(a), SNOW_PRIO_NORMAL);
 	wait_for_done(1);
-	sleep_ms(50);
+	/* Closed before it waits, the number is taken again below by
+	 * pipe_nb(): it would wait on the new pipe, not see EBADF. */
+	wait_parked(pid);
 	t0 = now();
 	ck_assert_int_eq(snow_io_close(fds[0]), 0);
 	/* The number, taken again at once, is free for a new wait. */
@@ -477,13 +500,15 @@ START_TEST(a_second_waiter_on_a_descriptor_gets_ebusy)
 {
 	int fds[2];
 	struct fd_arg a;
+	uint64_t pid;
 
 	pipe_nb(fds);
 	start(2);
 	a.fd = fds[0];
 	a.ms = -1;
-	spawn_ok(waits_again, &a, sizeof(a), SNOW_PRIO_NORMAL);
-	sleep_ms(100);
+	pid = spawn_ok(waits_again, &a, sizeof(a), SNOW_PRIO_NORMAL);
+	/* The first must hold the descriptor before the second tries. */
+	wait_parked(pid);
 	spawn_ok(second_waiter, &a, sizeof(a), SNOW_PRIO_NORMAL);
 	wait_for_done(1);
 	ck_assert_int_eq(write(fds[1], "x", 1), 1);
