@@ -160,11 +160,18 @@ END_TEST
 
 /* ---- a kill during a call ---- */
 
-static _Atomic bool fn_returned, after_call;
+static _Atomic bool fn_returned, after_call, fn_started, kill_sent;
 
+/* Waits for the test's kill (bounded), then 200 ms more, time for a
+ * wrong early end of the caller to show. */
 static void *
 writes_late(void *arg)
 {
+	double end = now() + 30;
+
+	atomic_store(&fn_started, true);
+	while (!atomic_load(&kill_sent) && now() < end)
+		sleep_ms(1);
 	sleep_ms(200);
 	/* The caller's stack is still its own. */
 	*(volatile uint64_t *)arg = 0x5a5a5a5a5a5a5a5aull;
@@ -210,16 +217,27 @@ watcher(const void *arg)
 START_TEST(a_caller_killed_in_a_call_ends_once_it_returns)
 {
 	struct watch_arg w;
+	double end;
 
 	atomic_store(&fn_returned, false);
 	atomic_store(&after_call, false);
+	atomic_store(&fn_started, false);
+	atomic_store(&kill_sent, false);
 	start(2);
 	w.target = spawn_ok(killed_caller, NULL, 0, SNOW_PRIO_NORMAL);
 	spawn_ok(watcher, &w, sizeof(w), SNOW_PRIO_NORMAL);
-	while (atomic_load(&done) < 2)
+	/* Kill it in its call.  The call used to last a fixed 200 ms from
+	 * its start: a test thread 150 ms late after its 50 ms sleep
+	 * (valgrind, a loaded machine) found the caller gone (ESRCH).
+	 * Now the call lasts until the kill was sent, and 200 ms more. */
+	end = now() + 30;
+	while ((atomic_load(&done) < 2 || !atomic_load(&fn_started)) &&
+	    now() < end)
 		sleep_ms(1);
-	sleep_ms(50);
+	ck_assert_int_eq(atomic_load(&done), 2);
+	ck_assert(atomic_load(&fn_started));
 	ck_assert_int_eq(snow_actor_kill(w.target), 0);
+	atomic_store(&kill_sent, true);
 	finish();
 	ck_assert(atomic_load(&fn_returned));
 	ck_assert(!atomic_load(&after_call));
