@@ -50,6 +50,7 @@ enum { T_MUL = 1, T_SLOW = 2, T_DIE = 3, T_DEFER = 4, T_STOP = 5 };
  * counted and ignored.
  */
 static _Atomic long service_data;
+static _Atomic int service_deferring;	/* T_DEFER's receive comes next */
 
 static void
 service(const void *arg)
@@ -74,8 +75,10 @@ service(const void *arg)
 			snow_timer_sleep(200);
 		if (tag == T_DIE)
 			snow_actor_exit(snow_actor_self(), SNOW_EXIT_ERROR);
-		if (tag == T_DEFER)
+		if (tag == T_DEFER) {
+			atomic_store(&service_deferring, 1);
 			(void)snow_actor_receive(WAIT_MS);
+		}
 		A_CHECK(snow_service_reply(caller, &x, sizeof(x)) == 0,
 		    "reply");
 		if (tag == T_STOP)
@@ -206,6 +209,20 @@ START_TEST(a_timed_out_call_never_takes_a_later_reply)
 }
 END_TEST
 
+/* Sets the timer for the service's one more message once the service
+ * has the T_DEFER call. */
+static void
+nudge_when_deferring(const void *arg)
+{
+	uint64_t svc = *(const uint64_t *)arg;
+	double end = now() + 2 * WAIT_MS / 1000.0;
+
+	while (!atomic_load(&service_deferring) && now() < end)
+		snow_timer_sleep(1);
+	A_CHECK(atomic_load(&service_deferring), "the service never deferred");
+	A_CHECK(snow_timer_send_after(svc, 50, "x", 1) == 0, "timer");
+}
+
 START_TEST(a_deferred_reply_still_answers)
 {
 	const struct snow_msg *m;
@@ -213,11 +230,15 @@ START_TEST(a_deferred_reply_still_answers)
 
 	reset_fails();
 	atomic_store(&service_data, 0);
+	atomic_store(&service_deferring, 0);
 	init_ok(2);
 	svc = spawn_ok(service, NULL, 0, SNOW_PRIO_NORMAL);
 	/* The service replies only after one more message comes in: a
-	 * timer sends it while this call waits. */
-	ck_assert_int_eq(snow_timer_send_after(svc, 50, "x", 1), 0);
+	 * timer sends it while this call waits.  Set before the call, the
+	 * timer raced it: with this thread 50 ms late, "x" came first, was
+	 * counted as data, and T_DEFER then waited WAIT_MS for nothing.
+	 * So the timer is set once the service has the call. */
+	spawn_ok(nudge_when_deferring, &svc, sizeof(svc), SNOW_PRIO_NORMAL);
 	m = call(svc, T_DEFER, 4, WAIT_MS);
 	ck_assert_ptr_nonnull(m);
 	ck_assert_int_eq(i64_of(m), 12);
