@@ -446,13 +446,22 @@ END_TEST
 /* ---- A muted actor ends ---- */
 
 static _Atomic int sleeper_woke;
+static _Atomic int sender_muted;	/* set once the test saw it muted */
 
-/* Holds its mailbox full: it sleeps, then ends without a receive. */
+/*
+ * Holds its mailbox full: it sleeps, then ends without a receive.  Its
+ * ms count from when the test saw the sender muted: counted from its
+ * start, a sender late to fill the mailbox (a loaded machine, valgrind)
+ * was never muted before the receiver ended.  Sleeping does not release
+ * muted senders; only a receive's wait or the end does.
+ */
 static void
 sleeping_receiver(const void *arg)
 {
 	int64_t ms = *(const int64_t *)arg;
 
+	while (!atomic_load(&sender_muted))
+		snow_timer_sleep(2);
 	snow_timer_sleep(ms);
 	atomic_store(&sleeper_woke, 1);
 }
@@ -488,10 +497,12 @@ muted_sender(int64_t ms, uint64_t *receiver)
 	env_limit(NULL);
 	atomic_store(&burst_done, 0);
 	atomic_store(&sleeper_woke, 0);
+	atomic_store(&sender_muted, 0);
 	init_ok(2);
 	b.to = spawn_ok(sleeping_receiver, &ms, sizeof(ms), SNOW_PRIO_NORMAL);
 	s = spawn_ok(burst_sender, &b, sizeof(b), SNOW_PRIO_NORMAL);
 	ck_assert_msg(wait_muted(s), "the sender was never muted");
+	atomic_store(&sender_muted, 1);
 	*receiver = b.to;
 	return s;
 }
