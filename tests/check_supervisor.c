@@ -259,6 +259,7 @@ START_TEST(restart_types_say_when)
 		kid_spec(2, SNOW_RESTART_TRANSIENT),
 		kid_spec(3, SNOW_RESTART_TEMPORARY) };
 	uint64_t sup;
+	double t0;
 
 	reset_kids();
 	init_ok(2);
@@ -270,7 +271,13 @@ START_TEST(restart_types_say_when)
 	poke(3, 'f');		/* temporary, failed: not */
 	wait_starts(0, 2);
 	wait_starts(2, 2);
-	sleep_ms(50);
+	/* Kids 1 and 3 may not have ended yet, nor the supervisor heard of
+	 * it: 50 ms were not always enough.  Wait (bounded) until it counts
+	 * two children, which it never does if it restarts 1 or 3. */
+	t0 = now();
+	while (snow_supervisor_count_children(sup) != 2 &&
+	    now() - t0 < 20 * slack())
+		sleep_ms(1);
 	ck_assert_int_eq(atomic_load(&starts[1]), 1);
 	ck_assert_int_eq(atomic_load(&starts[3]), 1);
 	ck_assert_uint_eq(snow_supervisor_count_children(sup), 2);
