@@ -5,13 +5,14 @@
 # Installs the build dependencies when they are missing (Debian 12, as
 # root), then builds out of tree and runs `make check` for each context
 # backend (forked and with CK_FORK=no), under AddressSanitizer with
-# UndefinedBehaviorSanitizer, under ThreadSanitizer, under valgrind and
-# with Debian's hardening flags; then the demo, a DESTDIR install and
-# uninstall, a program built against the installed library through
-# pkg-config and through CMake's find_package, the ABI against abi/'s
-# baseline, the exported symbols, the benchmarks in quick mode, two builds
-# that must give the same bytes, and `make distcheck` for a shared-only
-# and a static-only build.
+# UndefinedBehaviorSanitizer, under ThreadSanitizer, under valgrind,
+# cross-built for aarch64 and riscv64 and run under qemu-user
+# (scripts/test-cross.sh), and with Debian's hardening flags; then the
+# demo, a DESTDIR install and uninstall, a program built against the
+# installed library through pkg-config and through CMake's find_package,
+# the ABI against abi/'s baseline, the exported symbols, the benchmarks in
+# quick mode, two builds that must give the same bytes, and `make
+# distcheck` for a shared-only and a static-only build.
 #
 # Every check counts: each Check test passed or failed, and one result
 # for each of the other checks.  A variant that does not configure or
@@ -177,6 +178,38 @@ check_variant ucontext check,nofork --with-context=ucontext || true
 check_variant asan-ubsan check --enable-sanitizer=address,undefined || true
 check_variant tsan check --enable-sanitizer=thread || true
 check_variant valgrind valgrind || true
+
+# The whole suite again for aarch64 and riscv64: cross-built and run under
+# qemu-user by scripts/test-cross.sh (about 5 minutes each; its sysroots
+# and builds stay in $work/cross, so a rerun skips the sysroot).  Its
+# Check tests count here too, from its last line, "ARCH: N passed, N
+# failed"; a run that ends without that line, or exits non-zero with no
+# failure counted (it could not install, configure or build), fails.
+for arch in aarch64 riscv64; do
+	log "cross $arch: scripts/test-cross.sh under qemu-user"
+	clog=$work/cross-$arch.log
+	rc=0
+	SNOW_CROSS_DIR="$work/cross" bash "$top/scripts/test-cross.sh" "$arch" 2>&1 |
+	    tee "$clog" || rc=${PIPESTATUS[0]}
+	last=$(tail -n 1 "$clog" 2>/dev/null || true)
+	if [[ $last =~ ^$arch:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		cpassed=${BASH_REMATCH[1]} cfailed=${BASH_REMATCH[2]}
+		passed=$((passed + cpassed))
+		failed=$((failed + cfailed))
+		named=0
+		while IFS= read -r line; do
+			failures+=("cross $arch: ${line#failed: }"); named=1
+		done < <(grep '^failed: ' "$clog" || true)
+		# Its own die() names no test: say where to look.
+		[ "$cfailed" -eq 0 ] || [ "$named" -eq 1 ] ||
+		    failures+=("cross $arch (see $clog)")
+		if [ "$rc" -ne 0 ] && [ "$cfailed" -eq 0 ]; then
+			fail "cross $arch" "test-cross.sh exited $rc with no failure counted"
+		fi
+	else
+		fail "cross $arch" "test-cross.sh exited $rc without its summary line, see $clog"
+	fi
+done
 
 # Debian's hardening flags, as a package build gets them from
 # dpkg-buildflags (hardening=+all), plus the two that bookworm's dpkg does
