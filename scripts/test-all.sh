@@ -5,13 +5,14 @@
 # Installs the build dependencies when they are missing (Debian 12, as
 # root), then builds out of tree and runs `make check` for each context
 # backend (forked and with CK_FORK=no), under AddressSanitizer with
-# UndefinedBehaviorSanitizer, under ThreadSanitizer, under valgrind and
-# with Debian's hardening flags; then the demo, a DESTDIR install and
-# uninstall, a program built against the installed library through
-# pkg-config and through CMake's find_package, the ABI against abi/'s
-# baseline, the exported symbols, the benchmarks in quick mode, two builds
-# that must give the same bytes, and `make distcheck` for a shared-only
-# and a static-only build.
+# UndefinedBehaviorSanitizer, under ThreadSanitizer, under valgrind,
+# cross-built for aarch64 and riscv64 and run under qemu-user
+# (scripts/test-cross.sh), and with Debian's hardening flags; then the
+# demo, a DESTDIR install and uninstall, a program built against the
+# installed library through pkg-config and through CMake's find_package,
+# the ABI against abi/'s baseline, the exported symbols, the benchmarks in
+# quick mode, two builds that must give the same bytes, and `make
+# distcheck` for a shared-only and a static-only build.
 #
 # Every check counts: each Check test passed or failed, and one result
 # for each of the other checks.  A variant that does not configure or
@@ -104,45 +105,10 @@ use_clean_copy() {
 	cd "$top"
 }
 
-# Add up Check's "100%: Checks: N, Failures: F, Errors: E" lines of each
-# test log; a log without one (the test crashed, hung or exited before
-# its summary) counts as one failure.  Sets added to how many failures it
-# counted.
-count_checks() {
-	local name=$1 t=$2 dir=$3 log line n f e lines
-	added=0
-	for log in "$dir"/tests/*.log "$dir"/scripts/*.log; do
-		[ -f "$log" ] || continue
-		lines=$(grep -h 'Checks: [0-9]*, Failures: [0-9]*, Errors: [0-9]*' "$log" || true)
-		# A test that is a plain program, not a Check suite (marked by
-		# the line "not a Check suite" in its log): one result, from
-		# automake's .trs file.
-		if [ -z "$lines" ] && grep -q '^not a Check suite' "$log" &&
-		   [ -f "${log%.log}.trs" ]; then
-			if grep -qx ':test-result: PASS' "${log%.log}.trs"; then
-				passed=$((passed + 1))
-			else
-				failed=$((failed + 1)); added=$((added + 1))
-				failures+=("$name $t $(basename "$log" .log)")
-			fi
-			continue
-		fi
-		if [ -z "$lines" ]; then
-			failed=$((failed + 1)); added=$((added + 1))
-			failures+=("$name $t $(basename "$log" .log)")
-			echo "$name: $t: $(basename "$log" .log): no Check summary in its log: FAILED"
-			continue
-		fi
-		while read -r line; do
-			n=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
-			f=$(sed -E 's/.*Failures: ([0-9]+).*/\1/' <<<"$line")
-			e=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
-			passed=$((passed + n - f - e))
-			failed=$((failed + f + e)); added=$((added + f + e))
-			[ $((f + e)) -eq 0 ] || failures+=("$name $t $(basename "$log" .log)")
-		done <<<"$lines"
-	done
-}
+# count_checks NAME TARGET DIR: the test logs' results into passed, failed
+# and failures; scripts/test-cross.sh counts with it too.
+# shellcheck source=scripts/count-checks.sh
+. "$top/scripts/count-checks.sh"
 
 # configure+build+check one variant in its own directory:
 #   check_variant NAME TARGETS CONFIGURE-ARGS...
@@ -212,6 +178,38 @@ check_variant ucontext check,nofork --with-context=ucontext || true
 check_variant asan-ubsan check --enable-sanitizer=address,undefined || true
 check_variant tsan check --enable-sanitizer=thread || true
 check_variant valgrind valgrind || true
+
+# The whole suite again for aarch64 and riscv64: cross-built and run under
+# qemu-user by scripts/test-cross.sh (about 5 minutes each; its sysroots
+# and builds stay in $work/cross, so a rerun skips the sysroot).  Its
+# Check tests count here too, from its last line, "ARCH: N passed, N
+# failed"; a run that ends without that line, or exits non-zero with no
+# failure counted (it could not install, configure or build), fails.
+for arch in aarch64 riscv64; do
+	log "cross $arch: scripts/test-cross.sh under qemu-user"
+	clog=$work/cross-$arch.log
+	rc=0
+	SNOW_CROSS_DIR="$work/cross" bash "$top/scripts/test-cross.sh" "$arch" 2>&1 |
+	    tee "$clog" || rc=${PIPESTATUS[0]}
+	last=$(tail -n 1 "$clog" 2>/dev/null || true)
+	if [[ $last =~ ^$arch:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		cpassed=${BASH_REMATCH[1]} cfailed=${BASH_REMATCH[2]}
+		passed=$((passed + cpassed))
+		failed=$((failed + cfailed))
+		named=0
+		while IFS= read -r line; do
+			failures+=("cross $arch: ${line#failed: }"); named=1
+		done < <(grep '^failed: ' "$clog" || true)
+		# Its own die() names no test: say where to look.
+		[ "$cfailed" -eq 0 ] || [ "$named" -eq 1 ] ||
+		    failures+=("cross $arch (see $clog)")
+		if [ "$rc" -ne 0 ] && [ "$cfailed" -eq 0 ]; then
+			fail "cross $arch" "test-cross.sh exited $rc with no failure counted"
+		fi
+	else
+		fail "cross $arch" "test-cross.sh exited $rc without its summary line, see $clog"
+	fi
+done
 
 # Debian's hardening flags, as a package build gets them from
 # dpkg-buildflags (hardening=+all), plus the two that bookworm's dpkg does

@@ -27,10 +27,13 @@
 # tests run scaled down (SNOW_TEST_SCALE_DOWN=1: lower counts, the same
 # checks) and Check's timeouts are stretched (CK_TIMEOUT_MULTIPLIER,
 # default 10; tests/test_env.h's slack() reads SNOW_TEST_SLACK for the
-# tests' own time bounds, default 10 here).
+# tests' own time bounds, default 10 here).  SNOW_TEST_EMULATED tells
+# the tests that the process is the emulator's, so its VmRSS counts
+# qemu's own memory too (tests/check_soak.c).
 #
 # Ends with "ARCH: N passed, N failed", counting Check's tests as
-# test-all.sh does, and exits non-zero when anything failed.
+# test-all.sh does (scripts/count-checks.sh), and exits non-zero when
+# anything failed; test-all.sh adds these counts to its own.
 #
 # Environment: SNOW_CROSS_DIR, where builds and the sysroot go (default
 # build-cross in the source tree); SNOW_CROSS_CONTEXT, the backend
@@ -48,6 +51,9 @@ riscv64) triplet=riscv64-linux-gnu debarch=riscv64 qemu=qemu-riscv64 ;;
 esac
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+# count_checks, as scripts/test-all.sh counts.
+# shellcheck source=scripts/count-checks.sh
+. "$top/scripts/count-checks.sh"
 jobs=${SNOW_CROSS_JOBS:-$(nproc 2>/dev/null || echo 2)}
 work=${SNOW_CROSS_DIR:-$top/build-cross}
 case $work in /*) ;; *) work=$PWD/$work ;; esac
@@ -252,10 +258,10 @@ log "build"
 
 log "make check under $qemu"
 built=$(date +%s)
-rm -f "$build"/tests/*.log
+rm -f "$build"/tests/*.log "$build"/scripts/*.log
 rc=0
 (cd "$build" && SNOW_TEST_SCALE_DOWN=1 SNOW_TEST_SLACK=${SNOW_TEST_SLACK:-10} \
-    make -s -j"$jobs" check \
+    SNOW_TEST_EMULATED=$qemu make -s -j"$jobs" check \
     LOG_COMPILER="\$(LIBTOOL) --mode=execute $qemu" \
     CK_TIMEOUT_MULTIPLIER="${CK_TIMEOUT_MULTIPLIER:-10}") || rc=$?
 finished=$(date +%s)
@@ -263,33 +269,13 @@ finished=$(date +%s)
 passed=0
 failed=0
 failures=()
-for f in "$build"/tests/*.log; do
-	[ -f "$f" ] || continue
-	name=$(basename "$f" .log)
-	lines=$(grep -h 'Checks: [0-9]*, Failures: [0-9]*, Errors: [0-9]*' "$f" || true)
-	if [ -z "$lines" ]; then
-		if grep -q '^not a Check suite' "$f" && grep -qx ':test-result: PASS' "${f%.log}.trs" 2>/dev/null; then
-			passed=$((passed + 1))
-		else
-			failed=$((failed + 1)); failures+=("$name")
-		fi
-		continue
-	fi
-	while read -r line; do
-		n=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
-		fl=$(sed -E 's/.*Failures: ([0-9]+).*/\1/' <<<"$line")
-		e=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
-		passed=$((passed + n - fl - e))
-		failed=$((failed + fl + e))
-		[ $((fl + e)) -eq 0 ] || failures+=("$name")
-	done <<<"$lines"
-done
-if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-	failed=1; failures+=("make check exited $rc with no failing Check summary")
+count_checks "$arch" check "$build"
+if [ "$rc" -ne 0 ] && [ "$added" -eq 0 ]; then
+	failed=$((failed + 1)); failures+=("make check exited $rc with no failing Check summary")
 fi
 [ "$passed" -gt 0 ] || { failed=$((failed + 1)); failures+=("no test ran"); }
 if [ "$failed" -gt 0 ]; then
-	for f in "$build"/tests/*.log; do
+	for f in "$build"/tests/*.log "$build"/scripts/*.log; do
 		[ -f "$f" ] || continue
 		grep -q ':test-result: PASS' "${f%.log}.trs" 2>/dev/null || cat "$f" >&2
 	done

@@ -671,6 +671,27 @@ proc_status_kb(const char *key)
 	return v;
 }
 
+/*
+ * The process's thread count once it is back down to want, or after a
+ * second (times slack()).  pthread_join() returns when the kernel clears
+ * the thread's TID, a little before the thread leaves the count; under
+ * qemu-user the host thread still has the emulator's own teardown to do
+ * then (riscv64: one more thread when counted at once).  A thread left
+ * behind stays counted.
+ */
+static long
+threads_settled(long want)
+{
+	long n = proc_status_kb("Threads");
+	int ms;
+
+	for (ms = 0; n != want && ms < 1000 * slack(); ms++) {
+		usleep(1000);
+		n = proc_status_kb("Threads");
+	}
+	return n;
+}
+
 /* Whether the address-space limit now in force refuses a map past it. */
 static bool
 rlimit_as_holds(rlim_t limit)
@@ -773,7 +794,7 @@ thread_failure_child(void)
 	atomic_store(&threads_left, -1);
 	if (err != EAGAIN && err != ENOMEM)
 		_exit(30);
-	if (proc_status_kb("Threads") != threads)
+	if (threads_settled(threads) != threads)
 		_exit(31);	/* a worker was left behind */
 	errno = 0;
 	if (snow_actor_spawn(held_actor, NULL, 0, SNOW_PRIO_NORMAL) != 0 ||

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -543,8 +544,28 @@ END_TEST
 #else
 #define ALIVE_MAX 100000
 #endif
-#define ALIVE (RUNNING_ON_VALGRIND ? 5000 : ALIVE_MAX)
 static _Atomic int arrived, released, max_alive, alive_now;
+
+/*
+ * Without guard markers (kernels before 6.13, and qemu-user, which does
+ * not follow MADV_GUARD_INSTALL) each stack and its guard are mappings
+ * of their own, and vm.max_map_count stops spawns (ENOMEM) near 30,000
+ * live stacks, as README documents: there the test holds what that mode
+ * can, with a margin for the rest of the process (guard_vma_stacks()).
+ */
+static int
+alive_target(void)
+{
+	long n = RUNNING_ON_VALGRIND ? 5000 : ALIVE_MAX;
+
+	if (!guard_markers_probe() && n > guard_vma_stacks()) {
+		n = guard_vma_stacks();
+		fprintf(stderr, "check_runtime: no guard markers: %ld actors "
+		    "alive at once (vm.max_map_count %ld)\n", n,
+		    max_map_count());
+	}
+	return (int)n;
+}
 
 static void
 parked_actor(const void *arg)
@@ -569,20 +590,20 @@ parked_actor(const void *arg)
 
 START_TEST(hundred_thousand_actors_alive)
 {
-	int i;
+	int i, alive = alive_target();
 
 	atomic_store(&arrived, 0);
 	atomic_store(&released, 0);
 	atomic_store(&max_alive, 0);
 	atomic_store(&alive_now, 0);
 	init_ok(2);
-	for (i = 0; i < ALIVE; i++)
+	for (i = 0; i < alive; i++)
 		spawn_ok(parked_actor, &i, sizeof(i), SNOW_PRIO_NORMAL);
-	while (atomic_load(&arrived) < ALIVE)
+	while (atomic_load(&arrived) < alive)
 		usleep(1000);
 	atomic_store(&released, 1);
 	run_ok();
-	ck_assert_int_eq(atomic_load(&max_alive), ALIVE);
+	ck_assert_int_eq(atomic_load(&max_alive), alive);
 	ck_assert_int_eq(atomic_load(&alive_now), 0);
 }
 END_TEST

@@ -1,0 +1,46 @@
+# count_checks, shared by scripts/test-all.sh and scripts/test-cross.sh,
+# which source this file: both must count a test log the same way.
+#
+#   count_checks NAME TARGET DIR
+#
+# Adds up Check's "100%: Checks: N, Failures: F, Errors: E" lines of each
+# test log under DIR (tests/*.log, scripts/*.log) into the caller's
+# passed, failed and failures (an array of names, "NAME TARGET LOG" for
+# each log that failed).  A log without one (the test crashed, hung or
+# exited before its summary) counts as one failure.  Sets added to how
+# many failures it counted.
+count_checks() {
+	local name=$1 t=$2 dir=$3 log line n f e lines
+	added=0
+	for log in "$dir"/tests/*.log "$dir"/scripts/*.log; do
+		[ -f "$log" ] || continue
+		lines=$(grep -h 'Checks: [0-9]*, Failures: [0-9]*, Errors: [0-9]*' "$log" || true)
+		# A test that is a plain program, not a Check suite (marked by
+		# the line "not a Check suite" in its log): one result, from
+		# automake's .trs file.
+		if [ -z "$lines" ] && grep -q '^not a Check suite' "$log" &&
+		   [ -f "${log%.log}.trs" ]; then
+			if grep -qx ':test-result: PASS' "${log%.log}.trs"; then
+				passed=$((passed + 1))
+			else
+				failed=$((failed + 1)); added=$((added + 1))
+				failures+=("$name $t $(basename "$log" .log)")
+			fi
+			continue
+		fi
+		if [ -z "$lines" ]; then
+			failed=$((failed + 1)); added=$((added + 1))
+			failures+=("$name $t $(basename "$log" .log)")
+			echo "$name: $t: $(basename "$log" .log): no Check summary in its log: FAILED"
+			continue
+		fi
+		while read -r line; do
+			n=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
+			f=$(sed -E 's/.*Failures: ([0-9]+).*/\1/' <<<"$line")
+			e=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
+			passed=$((passed + n - f - e))
+			failed=$((failed + f + e)); added=$((added + f + e))
+			[ $((f + e)) -eq 0 ] || failures+=("$name $t $(basename "$log" .log)")
+		done <<<"$lines"
+	done
+}
