@@ -9,6 +9,8 @@
  * they record problems in counters that the test checks after joining
  * them.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>

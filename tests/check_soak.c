@@ -35,6 +35,8 @@
  * which the test checks after joining them or after the runtime stopped.
  * Each test starts and stops its own runtime, so CK_FORK=no works.
  */
+#include "config.h"
+
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
