@@ -16,8 +16,7 @@
  * broken runtime might lose, it waits for ever (the runtime then ends it
  * as blocked, which a later assertion catches) or at most WAIT_MS.
  *
- * Include after config.h and <check.h>; not with actor_check.h, which
- * has its own A_CHECK().  Functions are static inline (or marked unused),
+ * Include after config.h and <check.h>.  Functions are static inline (or marked unused),
  * so a test that uses only some of them builds without warnings.
  */
 #ifndef SN_TESTS_ACTOR_MSG_H
@@ -26,7 +25,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,6 +34,7 @@
 
 #include <snow/runtime.h>
 
+#include "actor_check.h"
 #include "snow_ok.h"
 #include "test_env.h"
 
@@ -86,48 +85,6 @@ static NOFOLD unsigned long
 current_thread(void)
 {
 	return (unsigned long)pthread_self();
-}
-
-/* ---- failures seen in actors and threads ---- */
-
-static _Atomic int nfail;
-static char first_fail[512];
-
-static inline void actor_fail(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static inline void
-actor_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (atomic_fetch_add(&nfail, 1) != 0)
-		return;		/* keep the first description only */
-	va_start(ap, fmt);
-	vsnprintf(first_fail, sizeof(first_fail), fmt, ap);
-	va_end(ap);
-}
-
-#define A_CHECK(cond, ...) do {						\
-	if (!(cond))							\
-		actor_fail(__VA_ARGS__);				\
-} while (0)
-
-static inline void
-reset_fails(void)
-{
-	atomic_store(&nfail, 0);
-	first_fail[0] = '\0';
-}
-
-/* Call after run_ok() or after joining the threads that may fail. */
-static inline void
-assert_no_fails(void)
-{
-	int n = atomic_load(&nfail);
-
-	ck_assert_msg(n == 0, "%d check(s) failed in actors or threads; "
-	    "first: %s", n, first_fail);
 }
 
 /* ---- helpers for actors (no ck_assert there) ---- */

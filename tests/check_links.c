@@ -24,7 +24,6 @@
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,6 +35,7 @@
 
 #include "links.h"
 
+#include "actor_check.h"
 #include "run_suite.h"
 #include "snow_ok.h"
 #include "test_env.h"
@@ -51,49 +51,6 @@
 
 /* A PID no actor will have for the life of a test. */
 #define NEVER_USED_PID ((uint64_t)1 << 60)
-
-/* ---- failures seen in actors ---- */
-
-static _Atomic int nfail;
-static char first_fail[512];
-
-static void actor_fail(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-/* Record a failure in an actor, keeping the first description. */
-static void
-actor_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (atomic_fetch_add(&nfail, 1) != 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(first_fail, sizeof(first_fail), fmt, ap);
-	va_end(ap);
-}
-
-#define A_CHECK(cond, ...) do {						\
-	if (!(cond))							\
-		actor_fail(__VA_ARGS__);				\
-} while (0)
-
-static void
-reset_fails(void)
-{
-	atomic_store(&nfail, 0);
-	first_fail[0] = '\0';
-}
-
-/* In the test's thread, after run_ok(): fail with what actors saw. */
-static void
-assert_no_fails(void)
-{
-	int n = atomic_load(&nfail);
-
-	ck_assert_msg(n == 0, "%d check(s) failed in actors; first: %s", n,
-	    first_fail);
-}
 
 /*
  * errno in actors: one may resume on another worker after a receive, and
