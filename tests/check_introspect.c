@@ -65,7 +65,6 @@ START_TEST(process_info_describes_an_actor)
 {
 	struct snow_process_info info;
 	uint64_t other, pid, ref;
-	double end;
 	int i, err;
 
 	reset_fails();
@@ -90,11 +89,8 @@ START_TEST(process_info_describes_an_actor)
 	wait_stage(2);
 	/* Until it parks in its last wait: 50 ms of sleep were not always
 	 * enough on a loaded machine or under valgrind (RUNNING). */
-	end = now() + 20;
-	while ((err = snow_process_info(pid, &info)) == 0 &&
-	    info.state != SNOW_PROC_WAITING && now() < end)
-		sleep_ms(1);
-	ck_assert_int_eq(err, 0);
+	wait_parked(pid, 20);
+	ck_assert_int_eq(snow_process_info(pid, &info), 0);
 	ck_assert_uint_eq(info.state, SNOW_PROC_WAITING);
 	ck_assert_uint_ge(info.reductions, 20000);
 	ck_assert_uint_eq(info.mailbox_len, 5);

@@ -415,26 +415,6 @@ START_TEST(a_killed_waiter_ends_and_frees_its_descriptor)
 }
 END_TEST
 
-/*
- * Until pid is parked: in its descriptor wait, for the actors that call
- * this (they wait on nothing else), which took the descriptor before
- * parking.  A fixed sleep instead let a slow actor (valgrind, a loaded
- * machine) reach its wait only after the test's next step.
- */
-static void
-wait_parked(uint64_t pid)
-{
-	struct snow_process_info info;
-	double end = now() + 30;
-	int err;
-
-	while ((err = snow_process_info(pid, &info)) == 0 &&
-	    info.state != SNOW_PROC_WAITING && now() < end)
-		sleep_ms(1);
-	ck_assert_int_eq(err, 0);
-	ck_assert_uint_eq(info.state, SNOW_PROC_WAITING);
-}
-
 static void
 sees_close(const void *arg)
 {
@@ -470,7 +450,7 @@ START_TEST(snow_io_close_wakes_the_waiter_with_ebadf)
 	wait_for_done(1);
 	/* Closed before it waits, the number is taken again below by
 	 * pipe_nb(): it would wait on the new pipe, not see EBADF. */
-	wait_parked(pid);
+	wait_parked(pid, 30);
 	t0 = now();
 	ck_assert_int_eq(snow_io_close(fds[0]), 0);
 	/* The number, taken again at once, is free for a new wait. */
@@ -508,7 +488,7 @@ START_TEST(a_second_waiter_on_a_descriptor_gets_ebusy)
 	a.ms = -1;
 	pid = spawn_ok(waits_again, &a, sizeof(a), SNOW_PRIO_NORMAL);
 	/* The first must hold the descriptor before the second tries. */
-	wait_parked(pid);
+	wait_parked(pid, 30);
 	spawn_ok(second_waiter, &a, sizeof(a), SNOW_PRIO_NORMAL);
 	wait_for_done(1);
 	ck_assert_int_eq(write(fds[1], "x", 1), 1);

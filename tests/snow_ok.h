@@ -1,6 +1,7 @@
 /*
  * Helpers for a Check test's own thread: runtime calls that must succeed,
- * failing the test with the errno when they do not, a sleep and a clock.
+ * failing the test with the errno when they do not, a sleep, a clock and
+ * a wait for an actor to park.
  */
 #ifndef SN_TESTS_SNOW_OK_H
 #define SN_TESTS_SNOW_OK_H
@@ -66,6 +67,26 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Until pid is parked (SNOW_PROC_WAITING), polling every millisecond for
+ * at most seconds; fails the test if it is not by then.  For a test that
+ * must not go on before an actor reached its wait: a fixed sleep let a
+ * slow actor (valgrind, a loaded machine) get there after the next step.
+ */
+static inline void
+wait_parked(uint64_t pid, double seconds)
+{
+	struct snow_process_info info;
+	double end = now() + seconds;
+	int err;
+
+	while ((err = snow_process_info(pid, &info)) == 0 &&
+	    info.state != SNOW_PROC_WAITING && now() < end)
+		sleep_ms(1);
+	ck_assert_int_eq(err, 0);
+	ck_assert_uint_eq(info.state, SNOW_PROC_WAITING);
 }
 
 #endif /* SN_TESTS_SNOW_OK_H */
