@@ -208,6 +208,20 @@ sn_actor_trap(struct sn_proc *self, int on)
 		self->trap_exit = on != 0;
 		sn_ptable_unlock(held);
 	}
+	/*
+	 * An exit signal that came before the trap was on is pending, and
+	 * would end the actor at its next receive, after the code that
+	 * trusts the trap has run.  A supervisor traps first thing; told to
+	 * shut down in the moment after it was first scheduled, it went on
+	 * to start its children and then ended without stopping them,
+	 * leaving them to die through their links while its own supervisor,
+	 * told of its end, started their replacements: two instances of one
+	 * child alive at once.  So that signal ends the actor here, as
+	 * Erlang handles signals in the order they came.  Read after the
+	 * lock, under which every sender saw the trap off or on.
+	 */
+	if (on)
+		sn_actor_check_exit(self);
 	return was;
 }
 

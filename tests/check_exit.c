@@ -207,6 +207,65 @@ START_TEST(a_trapper_gets_exit_as_a_message_but_not_a_kill)
 }
 END_TEST
 
+/*
+ * Runs without a receive, so without a point where an exit signal could
+ * end it, until main says its signal was sent; then traps, with the
+ * function of set_trap_exit (*arg 1) or trap_exit (0).  Nothing after
+ * that may run: the signal came first.
+ */
+static _Atomic int late_trap_go, late_trap_running, late_trap_survived;
+
+static void
+late_trapper(const void *arg)
+{
+	atomic_store(&late_trap_running, 1);
+	while (!atomic_load(&late_trap_go))
+		;	/* no yield, no receive: the signal stays pending */
+	if (*(const int *)arg)
+		(void)snow_actor_set_trap_exit(1);
+	else
+		(void)snow_actor_trap_exit();
+	atomic_store(&late_trap_survived, 1);
+	(void)snow_actor_receive(-1);
+}
+
+/*
+ * A signal that came before the trap ends the actor at the trap call.  A
+ * supervisor told to shut down just after it was first scheduled used to
+ * trap, start its children, and only then end, without stopping them:
+ * its own supervisor started replacements while they were still alive.
+ */
+START_TEST(a_signal_before_the_trap_ends_the_actor_at_the_trap)
+{
+	int how;
+
+	reset_fails();
+	for (how = 0; how < 2; how++) {
+		struct watch w;
+		uint64_t t;
+
+		atomic_store(&late_trap_go, 0);
+		atomic_store(&late_trap_running, 0);
+		atomic_store(&late_trap_survived, 0);
+		init_ok(2);
+		t = spawn_ok(late_trapper, &how, sizeof(how),
+		    SNOW_PRIO_NORMAL);
+		while (!atomic_load(&late_trap_running))
+			sleep_ms(1);
+		/* The watcher links from the other worker: t is busy. */
+		watch_start(&w, t);
+		ck_assert_int_eq(snow_actor_exit(t, SNOW_EXIT_SHUTDOWN), 0);
+		atomic_store(&late_trap_go, 1);
+		run_ok();
+		ck_assert_int_eq(atomic_load(&w.reason), SNOW_EXIT_SHUTDOWN);
+		ck_assert_msg(!atomic_load(&late_trap_survived), "%s returned "
+		    "after an exit signal that came before it",
+		    how ? "set_trap_exit(1)" : "trap_exit()");
+	}
+	assert_no_fails();
+}
+END_TEST
+
 START_TEST(exit_to_self_ends_the_caller)
 {
 	uint8_t reason = SNOW_EXIT_CUSTOM;
@@ -612,6 +671,7 @@ exit_suite(void)
 	tcase_add_test(tc, exit_from_main_ends_with_that_reason);
 	tcase_add_test(tc, exit_normal_is_ignored_by_a_non_trapper);
 	tcase_add_test(tc, a_trapper_gets_exit_as_a_message_but_not_a_kill);
+	tcase_add_test(tc, a_signal_before_the_trap_ends_the_actor_at_the_trap);
 	tcase_add_test(tc, exit_to_self_ends_the_caller);
 	tcase_add_test(tc, exit_rejects_bad_arguments);
 	suite_add_tcase(s, tc);

@@ -586,14 +586,18 @@ SNOW_API int snow_actor_unlink(uint64_t pid);
  * The calling actor traps exits from now on: exit signals from linked
  * actors, and from snow_actor_exit() aimed at it (but for
  * SNOW_EXIT_KILLED), arrive as SNOW_MSG_EXIT messages instead of ending
- * it.  The Snow compiler calls this with no argument.  Returns 0, or
- * EPERM outside an actor.
+ * it.  A signal that came before the call, while the actor did not trap,
+ * still ends it, here: the call does not return (its terminate callback,
+ * links and monitors run as for any end).  The Snow compiler calls this
+ * with no argument.  Returns 0, or EPERM outside an actor.
  */
 SNOW_API int snow_actor_trap_exit(void);
 
 /*
- * Turn trapping on (on != 0) or off for the calling actor.  Returns the
- * previous setting (0 or 1), or -1 with errno EPERM outside an actor.
+ * Turn trapping on (on != 0) or off for the calling actor; turning it on
+ * ends the actor at once if an exit signal came before, as
+ * snow_actor_trap_exit().  Returns the previous setting (0 or 1), or -1
+ * with errno EPERM outside an actor.
  */
 SNOW_API int snow_actor_set_trap_exit(int on);
 
