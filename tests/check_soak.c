@@ -22,8 +22,8 @@
  *			   valgrind --error-exitcode=1 tests/check_soak
  *   SNOW_TEST_EMULATED	 1 (or the emulator's name): the process is an
  *			 emulator's (scripts/test-cross.sh's qemu-user), so
- *			 RSS is measured from the mappings the program sees
- *			 (mapped_resident_kib()).
+ *			 memory is measured from the mappings the program
+ *			 sees (tests/test_mem.h).
  *
  * A soak round that hangs or crawls is reported by a watchdog thread (see
  * soak_watch_thread), which aborts the program shortly before Check's
@@ -40,9 +40,6 @@
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -52,7 +49,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +59,7 @@
 #include "run_suite.h"
 #include "snow_ok.h"
 #include "test_env.h"
+#include "test_mem.h"
 
 #define SOAK_DEFAULT_SECONDS	5
 #define SOAK_MAX_SECONDS	(7 * 24 * 3600)
@@ -411,24 +408,15 @@ END_TEST
 #define SOAK_MAX_TSAN		4000
 #define SOAK_MAX_WORKERS	4
 #define SOAK_OUTSIDE		2	/* spawning pthreads besides main */
-#define SOAK_WARMUP		2	/* rounds before RSS is the baseline */
+#define SOAK_WARMUP		2	/* rounds before memory is the baseline */
 #define SOAK_RSS_SLACK_KB	(32 * 1024)
 /*
- * Under ASan its allocator caches, quarantine and shadow pages move RSS
- * between rounds by up to about a fifth of a 200-240 MiB baseline (1 to
- * 44 MiB measured, the same before and after hibernation came in), leaks
- * or not; LSan checks for leaks there.
+ * Under ASan the figure is the heap in use (tests/test_mem.h), exact, so
+ * a smaller slack: a round's high-water tables settle within it (5.7 to
+ * 5.9 MiB measured, flat from the tenth round on), and a leak of a few
+ * dozen bytes per actor does not.
  */
-#if defined(__SANITIZE_ADDRESS__)
-#define SOAK_ASAN		1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SOAK_ASAN		1
-#endif
-#endif
-#ifndef SOAK_ASAN
-#define SOAK_ASAN		0
-#endif
+#define SOAK_HEAP_SLACK_KB	(4 * 1024)
 /*
  * Outside spawners wait while this many actors are spawned but not
  * finished, so stacks (about a page or two each once touched) stay in the
@@ -846,116 +834,6 @@ soak_spawner_thread(void *arg)
 	return NULL;
 }
 
-/*
- * ThreadSanitizer's shadow of memory the process has unmapped, its
- * clocks of threads that have ended and its trace parts stay resident
- * until it resets them, which it does on its own schedule: RSS under
- * TSan grew by 35-110 MiB over six rounds with nothing leaked (measured
- * 2026-12-01).  Its flush is the equivalent of malloc_trim() for those.
- * Weak, so that it is NULL everywhere else.
- */
-extern void __tsan_flush_memory(void) __attribute__((weak));
-
-/*
- * VmRSS, in KiB.  First give free memory back to the system: glibc keeps
- * freed chunks in per-thread arenas, and how much it keeps depends on
- * which threads freed what, so without the trim RSS wanders by tens of
- * MiB from round to round with nothing leaked.  A leak is still in use
- * and stays counted.  See also rss_steady().
- */
-static long
-rss_kib(void)
-{
-	char line[256];
-	long kib = -1;
-	FILE *f;
-
-#ifdef __GLIBC__
-	malloc_trim(0);
-#endif
-	if (__tsan_flush_memory != NULL)
-		__tsan_flush_memory();
-	f = fopen("/proc/self/status", "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
-/*
- * Under an emulator (SNOW_TEST_EMULATED, which scripts/test-cross.sh sets
- * for qemu-user) VmRSS is the emulator's process, and counts the
- * emulator's own memory: qemu-aarch64 7.2's heap grew from 26 to 68 MiB
- * over 10 soak rounds (its /proc/PID/smaps, measured 2026-12-07), about
- * 3 MiB a round, while the same rounds natively kept RSS flat within
- * 0.4 MiB.  There the pages resident in the mappings the program itself
- * sees stand in: /proc/self/maps, which qemu answers with the guest's
- * mappings, and mincore() on each.  A leak of heap or of mappings still
- * shows.  PROT_NONE mappings are left out: guards and hibernated stacks
- * hold nothing, and qemu's mincore() cannot tell for them.
- */
-static long
-mapped_resident_kib(void)
-{
-	long page = sysconf(_SC_PAGESIZE), pages = 0;
-	unsigned long lo, hi;
-	unsigned char *vec = NULL, *v;
-	size_t cap = 0, n, i;
-	char perms[8], line[4096];
-	FILE *f;
-
-	(void)rss_kib();	/* its trims */
-	if (page <= 0 || (f = fopen("/proc/self/maps", "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 ||
-		    hi <= lo || strncmp(perms, "---", 3) == 0)
-			continue;
-		n = (hi - lo) / (unsigned long)page;
-		if (n > cap) {
-			if ((v = realloc(vec, n)) == NULL)
-				break;
-			vec = v;
-			cap = n;
-		}
-		if (mincore((void *)lo, hi - lo, vec) != 0)
-			continue;	/* [vsyscall] */
-		for (i = 0; i < n; i++)
-			pages += vec[i] & 1;
-	}
-	fclose(f);
-	free(vec);
-	return pages * page / 1024;
-}
-
-/* RSS as the test compares it: see mapped_resident_kib(). */
-static long
-soak_rss_kib(void)
-{
-	return env_flag("SNOW_TEST_EMULATED") ? mapped_resident_kib() :
-	    rss_kib();
-}
-
-/*
- * malloc_trim() does not shrink the top of a thread's arena; that happens
- * on free, once the top is larger than M_TRIM_THRESHOLD.  glibc raises
- * that threshold to twice the largest mmap'd block freed so far (up to
- * 64 MiB: the deque stress frees 16 MiB blocks), after which arenas keep
- * what they grew to.  Fixed thresholds turn that off, so the RSS we
- * compare is memory in use, not the allocator's history.
- */
-static void
-rss_steady(void)
-{
-#ifdef __GLIBC__
-	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
-	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-#endif
-}
-
 static int
 cmp_u64(const void *a, const void *b)
 {
@@ -1220,9 +1098,10 @@ soak_round(struct soak_totals *tot, uint64_t *rng, uint32_t min_actors,
 	soak_check_round(tot, nworkers, main_pid);
 	if (verbose) {
 		printf("soak round %u: %u workers, %u actors, %s join, "
-		    "peak live %u, %.2f s, RSS %ld KiB\n", tot->rounds,
+		    "peak live %u, %.2f s, %s %ld KiB\n", tot->rounds,
 		    nworkers, atomic_load(&R.next_seq), late ? "late" : "early",
-		    atomic_load(&R.peak_live), now() - t0, soak_rss_kib());
+		    atomic_load(&R.peak_live), now() - t0, test_mem_what(),
+		    test_mem_kib());
 		fflush(stdout);		/* the watchdog's abort() would lose it */
 	}
 	tot->rounds++;
@@ -1299,7 +1178,7 @@ START_TEST(soak)
 		fflush(stdout);
 	}
 
-	rss_steady();
+	mem_steady();
 	atomic_store(&soak_errors, 0);
 	atomic_flag_clear(&soak_err_taken);
 	atomic_store(&soak_err_ready, 0);
@@ -1328,7 +1207,7 @@ START_TEST(soak)
 	while (tot.rounds <= SOAK_WARMUP || now() < deadline) {
 		soak_round(&tot, &rng, min_actors, max_actors,
 		    env_flag("SNOW_SOAK_VERBOSE"));
-		rss = soak_rss_kib();
+		rss = test_mem_kib();
 		ck_assert_int_gt(rss, 0);
 		if (rss_first < 0)
 			rss_first = rss;
@@ -1342,21 +1221,19 @@ START_TEST(soak)
 	pthread_join(W.tid, NULL);
 
 	printf("soak: %u rounds, %" PRIu64 " actors spawned, %" PRIu64
-	    " run, %.1f s, RSS first %ld KiB, last %ld KiB (after warm-up "
+	    " run, %.1f s, %s first %ld KiB, last %ld KiB (after warm-up "
 	    "%ld, max %ld), peak live %u, seed 0x%016" PRIx64 "\n",
-	    tot.rounds, tot.spawned, tot.ran, now() - t0, rss_first, rss_last,
-	    rss_base, rss_max, tot.peak_live, seed);
+	    tot.rounds, tot.spawned, tot.ran, now() - t0, test_mem_what(),
+	    rss_first, rss_last, rss_base, rss_max, tot.peak_live, seed);
 	fflush(stdout);
 	/*
 	 * Every round ends with a fresh runtime shut down, its stacks
 	 * unmapped: what a round leaves behind shows up as growth here.
 	 */
-	slack = SOAK_RSS_SLACK_KB;
-	if (SOAK_ASAN && rss_base / 4 > slack)
-		slack = rss_base / 4;
+	slack = UNDER_ASAN ? SOAK_HEAP_SLACK_KB : SOAK_RSS_SLACK_KB;
 	ck_assert_msg(rss_max <= rss_base + slack,
-	    "RSS grew from %ld KiB after warm-up to %ld KiB", rss_base,
-	    rss_max);
+	    "%s grew from %ld KiB after warm-up to %ld KiB", test_mem_what(),
+	    rss_base, rss_max);
 	ck_assert_uint_eq(tot.spawned, tot.ran);
 
 	free(R.runs);

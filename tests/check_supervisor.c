@@ -25,6 +25,7 @@
 #include "run_suite.h"
 #include "snow_ok.h"
 #include "test_env.h"
+#include "test_mem.h"
 
 #define TIMEOUT 120
 #define KIDS 8
@@ -582,20 +583,35 @@ soak_kid(const void *arg)
 			snow_actor_exit(snow_actor_self(), SNOW_EXIT_ERROR);
 }
 
-static long
-rss_kib(void)
-{
-	char line[256];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "r");
+/*
+ * The PIDs the test's thread poked, so that the end can wait for each of
+ * them: a kill or an 'f' sent just before the poking stops takes effect
+ * a little later (under qemu, milliseconds), after which the supervisor
+ * restarts the child.  Counting instances before that sees a child
+ * between its end and its restart.
+ */
+#define SOAK_MAX_POKES	65536
+static uint64_t soak_poked[SOAK_MAX_POKES];
 
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
+/*
+ * Wait until every poked instance has ended: a monitor's DOWN comes after
+ * the instance's terminate callback ran and after its exit was sent to its
+ * supervisor (links are told first), so from here on the supervisors know
+ * of every end, and the count of instances can only come back up.
+ */
+static void
+soak_settle(long pokes)
+{
+	long i;
+
+	for (i = 0; i < pokes && i < SOAK_MAX_POKES; i++) {
+		uint64_t ref = snow_process_monitor(soak_poked[i]);
+
+		ck_assert_uint_ne(ref, 0);
+		ck_assert_msg(snow_actor_receive_key(SNOW_MSG_DOWN, ref,
+		    (int64_t)(20000 * slack())) != NULL, "poked child %llu did "
+		    "not end", (unsigned long long)soak_poked[i]);
+	}
 }
 
 static const int soak_idx[SOAK_KIDS] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
@@ -648,19 +664,20 @@ soak_one(uint8_t strategy, double secs, uint64_t x)
 		x ^= x >> 7;
 		x ^= x << 17;
 		pid = atomic_load(&soak_pid[x % SOAK_KIDS]);
-		if (pid != 0) {
+		if (pid != 0 && pokes < SOAK_MAX_POKES) {
 			if (x & 256)
 				(void)snow_actor_kill(pid);
 			else
 				(void)snow_actor_send(pid, "f", 1);
-			pokes++;
+			soak_poked[pokes++] = pid;
 		}
 		if (rss_warm < 0 && now() > end - secs * 2 / 3)
-			rss_warm = rss_kib();
+			rss_warm = test_mem_kib();
 		sleep_ms(1);
 	}
+	soak_settle(pokes);
 	/* Every child comes back. */
-	end = now() + 20;
+	end = now() + 20 * slack();
 	while (now() < end) {
 		long live = 0;
 
@@ -681,7 +698,7 @@ soak_one(uint8_t strategy, double secs, uint64_t x)
 		    alive ? (unsigned long long)info.mailbox_len : 0ull);
 	}
 	ck_assert_uint_eq(snow_supervisor_count_children(sup), SOAK_TOP + 1);
-	rss_end = rss_kib();
+	rss_end = test_mem_kib();
 	ref = snow_process_monitor(sup);
 	ck_assert_int_eq(snow_actor_exit(sup, SNOW_EXIT_SHUTDOWN), 0);
 	ck_assert_uint_eq(down_reason(ref), SNOW_EXIT_SHUTDOWN);
@@ -689,11 +706,11 @@ soak_one(uint8_t strategy, double secs, uint64_t x)
 	ck_assert_int_eq(atomic_load(&soak_starts), atomic_load(&soak_ends));
 	for (i = 0; i < SOAK_KIDS; i++)
 		ck_assert_int_eq(atomic_load(&soak_live[i]), 0);
-	printf("supervision soak: strategy %u, %ld pokes, %ld starts, RSS "
+	printf("supervision soak: strategy %u, %ld pokes, %ld starts, %s "
 	    "%ld KiB after warm-up, %ld KiB at the end\n", strategy, pokes,
-	    atomic_load(&soak_starts), rss_warm, rss_end);
+	    atomic_load(&soak_starts), test_mem_what(), rss_warm, rss_end);
 	ck_assert_msg(rss_end <= rss_warm + 16 * 1024 + rss_warm / 4,
-	    "RSS grew from %ld to %ld KiB", rss_warm, rss_end);
+	    "%s grew from %ld to %ld KiB", test_mem_what(), rss_warm, rss_end);
 	ck_assert_int_gt(atomic_load(&soak_starts), SOAK_KIDS);
 	assert_no_fails();
 }
