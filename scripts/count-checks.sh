@@ -8,7 +8,25 @@
 # passed, failed and failures (an array of names, "NAME TARGET LOG" for
 # each log that failed).  A log without one (the test crashed, hung or
 # exited before its summary) counts as one failure.  Sets added to how
-# many failures it counted.
+# many failures it counted.  Why each log failed goes into the caller's
+# failure_why: its Check failure lines (file:line:F or E:...), or the
+# last lines of a log that has none, and the start of what valgrind
+# reported in it, so that a summary at the end of a long run says what
+# failed without the whole logs.
+why_failed() {
+	local label=$1 log=$2 lines line
+	lines=$(grep -E ':[0-9]+:[FE]:' "$log" | head -n 5 || true)
+	[ -n "$lines" ] || lines=$(tail -n 5 "$log")
+	# What valgrind said, if anything: an error in a test's forked child
+	# shows in Check's report only as an early exit.
+	if grep -qE '^==[0-9]+== ' "$log"; then
+		lines+=$'\n'$(grep -E '^==[0-9]+== ' "$log" | head -n 12)
+	fi
+	while IFS= read -r line; do
+		failure_why+=("$label: $(cut -c1-300 <<<"$line")")
+	done <<<"$lines"
+}
+
 count_checks() {
 	local name=$1 t=$2 dir=$3 log line n f e lines
 	added=0
@@ -25,12 +43,14 @@ count_checks() {
 			else
 				failed=$((failed + 1)); added=$((added + 1))
 				failures+=("$name $t $(basename "$log" .log)")
+				why_failed "$name $t $(basename "$log" .log)" "$log"
 			fi
 			continue
 		fi
 		if [ -z "$lines" ]; then
 			failed=$((failed + 1)); added=$((added + 1))
 			failures+=("$name $t $(basename "$log" .log)")
+			why_failed "$name $t $(basename "$log" .log)" "$log"
 			echo "$name: $t: $(basename "$log" .log): no Check summary in its log: FAILED"
 			continue
 		fi
@@ -40,7 +60,9 @@ count_checks() {
 			e=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
 			passed=$((passed + n - f - e))
 			failed=$((failed + f + e)); added=$((added + f + e))
-			[ $((f + e)) -eq 0 ] || failures+=("$name $t $(basename "$log" .log)")
+			[ $((f + e)) -eq 0 ] && continue
+			failures+=("$name $t $(basename "$log" .log)")
+			why_failed "$name $t $(basename "$log" .log)" "$log"
 		done <<<"$lines"
 	done
 }

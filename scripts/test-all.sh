@@ -35,6 +35,7 @@ extra_flags=${SNOW_TEST_CONFIGURE_FLAGS:-}
 passed=0
 failed=0
 failures=()
+failure_why=()
 
 log() { printf '\n=== %s\n' "$*"; }
 pass() { passed=$((passed + 1)); echo "$1: ok"; }
@@ -42,6 +43,7 @@ fail() { failed=$((failed + 1)); failures+=("$1"); echo "$1: FAILED${2:+ ($2)}";
 finish() {
 	echo
 	[ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
+	[ ${#failure_why[@]} -eq 0 ] || printf 'why: %s\n' "${failure_why[@]}"
 	echo "tests: $passed passed, $failed failed"
 	exit $((failed == 0 ? 0 : 1))
 }
@@ -200,6 +202,9 @@ for arch in aarch64 riscv64; do
 		while IFS= read -r line; do
 			failures+=("cross $arch: ${line#failed: }"); named=1
 		done < <(grep '^failed: ' "$clog" || true)
+		while IFS= read -r line; do
+			failure_why+=("cross $arch: ${line#why: }")
+		done < <(grep '^why: ' "$clog" || true)
 		# Its own die() names no test: say where to look.
 		[ "$cfailed" -eq 0 ] || [ "$named" -eq 1 ] ||
 		    failures+=("cross $arch (see $clog)")

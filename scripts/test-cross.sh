@@ -269,6 +269,7 @@ finished=$(date +%s)
 passed=0
 failed=0
 failures=()
+failure_why=()
 count_checks "$arch" check "$build"
 if [ "$rc" -ne 0 ] && [ "$added" -eq 0 ]; then
 	failed=$((failed + 1)); failures+=("make check exited $rc with no failing Check summary")
@@ -284,5 +285,6 @@ fi
 echo
 echo "$arch: make check under $qemu took $((finished - built)) s (whole run $((finished - start)) s)"
 [ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
+[ ${#failure_why[@]} -eq 0 ] || printf 'why: %s\n' "${failure_why[@]}"
 echo "$arch: $passed passed, $failed failed"
 exit $((failed == 0 ? 0 : 1))

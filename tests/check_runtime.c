@@ -711,12 +711,31 @@ cpu_seconds(void)
 	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
+/*
+ * Wait until the workers have stopped spinning: 100 ms that cost under
+ * 10 ms of CPU, within 10 s (stretched by slack()).  Each spins through
+ * SN_IDLE_SPINS empty picks before it sleeps, about 0.5 ms natively but
+ * tens of milliseconds under valgrind, and longer when the machine is
+ * busy with other tests; no fixed sleep covers that everywhere.  A
+ * runtime whose workers never sleep still fails the test below.
+ */
+static void
+wait_workers_settled(void)
+{
+	double end = now() + 10 * slack(), c0;
+
+	do {
+		c0 = cpu_seconds();
+		usleep(100000);
+	} while (cpu_seconds() - c0 >= 0.01 && now() < end);
+}
+
 START_TEST(idle_workers_sleep_and_wake)
 {
 	double cpu0, cpu1;
 
 	init_ok(2);
-	usleep(100000);		/* let the workers finish spinning */
+	wait_workers_settled();
 	cpu0 = cpu_seconds();
 	usleep(500000);
 	cpu1 = cpu_seconds();
