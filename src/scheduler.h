@@ -210,6 +210,8 @@ void sn_sched_new_generation(void);
 
 /* Queue an actor just spawned, on worker w (NULL: from outside). */
 void sn_sched_enqueue_new(struct sn_worker *w, struct sn_proc *p);
+/* The same for a spawn by an actor running on w: w's next slot if free. */
+void sn_sched_enqueue_spawned(struct sn_worker *w, struct sn_proc *p);
 /* Queue an actor spawned outside the runtime on q, the spawning thread's
  * queue (NULL: a shared one). */
 struct sn_outq;

@@ -250,7 +250,7 @@ sn_sched_spawn(snow_actor_fn fn, const void *args, uint64_t args_size,
 	/* An outside spawn was counted by outside_enter(). */
 	/* After this the actor may run, exit and be reused: use pid only. */
 	if (w != NULL) {
-		sn_sched_enqueue_new(w, p);
+		sn_sched_enqueue_spawned(w, p);
 	} else {
 		sn_sched_enqueue_outside(outside_queue(), p);
 		/* The call is done with the runtime: give back its count. */
