@@ -27,6 +27,14 @@ why_failed() {
 	done <<<"$lines"
 }
 
+# One failing log: its name in failures, why in failure_why.
+log_failed() {
+	local label
+	label="$1 $2 $(basename "$3" .log)"
+	failures+=("$label")
+	why_failed "$label" "$3"
+}
+
 count_checks() {
 	local name=$1 t=$2 dir=$3 log line n f e lines
 	added=0
@@ -42,15 +50,13 @@ count_checks() {
 				passed=$((passed + 1))
 			else
 				failed=$((failed + 1)); added=$((added + 1))
-				failures+=("$name $t $(basename "$log" .log)")
-				why_failed "$name $t $(basename "$log" .log)" "$log"
+				log_failed "$name" "$t" "$log"
 			fi
 			continue
 		fi
 		if [ -z "$lines" ]; then
 			failed=$((failed + 1)); added=$((added + 1))
-			failures+=("$name $t $(basename "$log" .log)")
-			why_failed "$name $t $(basename "$log" .log)" "$log"
+			log_failed "$name" "$t" "$log"
 			echo "$name: $t: $(basename "$log" .log): no Check summary in its log: FAILED"
 			continue
 		fi
@@ -61,8 +67,7 @@ count_checks() {
 			passed=$((passed + n - f - e))
 			failed=$((failed + f + e)); added=$((added + f + e))
 			[ $((f + e)) -eq 0 ] && continue
-			failures+=("$name $t $(basename "$log" .log)")
-			why_failed "$name $t $(basename "$log" .log)" "$log"
+			log_failed "$name" "$t" "$log"
 		done <<<"$lines"
 	done
 }

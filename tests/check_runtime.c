@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -701,16 +700,6 @@ END_TEST
 
 /* ---- idle workers sleep ---- */
 
-static double
-cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
 /*
  * Wait until the workers have stopped spinning: 100 ms that cost under
  * 10 ms of CPU, within 10 s (stretched by slack()).  Each spins through
@@ -725,9 +714,9 @@ wait_workers_settled(void)
 	double end = now() + 10 * slack(), c0;
 
 	do {
-		c0 = cpu_seconds();
+		c0 = cpu_now();
 		usleep(100000);
-	} while (cpu_seconds() - c0 >= 0.01 && now() < end);
+	} while (cpu_now() - c0 >= 0.01 && now() < end);
 }
 
 START_TEST(idle_workers_sleep_and_wake)
@@ -736,9 +725,9 @@ START_TEST(idle_workers_sleep_and_wake)
 
 	init_ok(2);
 	wait_workers_settled();
-	cpu0 = cpu_seconds();
+	cpu0 = cpu_now();
 	usleep(500000);
-	cpu1 = cpu_seconds();
+	cpu1 = cpu_now();
 	/* Two spinning workers would burn about 1 s of CPU here. */
 	ck_assert_msg(cpu1 - cpu0 < 0.1, "idle runtime used %.3f s of CPU",
 	    cpu1 - cpu0);

@@ -604,7 +604,7 @@ soak_settle(long pokes)
 {
 	long i;
 
-	for (i = 0; i < pokes && i < SOAK_MAX_POKES; i++) {
+	for (i = 0; i < pokes; i++) {
 		uint64_t ref = snow_process_monitor(soak_poked[i]);
 
 		ck_assert_uint_ne(ref, 0);
