@@ -90,4 +90,18 @@ slab_slot(const struct sn_stack_pool *pool, const struct sn_slab *s,
 	return s->slots + (size_t)i * pool->slot_size;
 }
 
+/*
+ * Fresh stacks made ready a batch at a time (stack_prep.c).
+ * sn_stack_prep_init() finds out at pool init what this kernel allows and
+ * sn_stack_prep_fini() lets it go (also in a forked child, whose pidfd
+ * would name its parent).  sn_stack_prep_batch() takes a list of blocks
+ * just carved, owned by the caller, and installs the guards they wait for
+ * and populates the top pages of their stacks, each kind in one system
+ * call, clearing guard_pending where it installed the guard; whatever it
+ * could not do is left to each stack's first use.
+ */
+void sn_stack_prep_init(struct sn_stack_pool *pool);
+void sn_stack_prep_fini(struct sn_stack_pool *pool);
+void sn_stack_prep_batch(struct sn_stack_pool *pool, struct sn_proc *list);
+
 #endif /* SN_SLAB_H */

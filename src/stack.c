@@ -184,6 +184,9 @@ fork_child(void)
 		if (fd >= 0)
 			close(fd);
 	}
+	/* Its pidfd names the parent: no more batches here. */
+	if (pool != NULL)
+		sn_stack_prep_fini(pool);
 	fork_unlock();
 }
 
@@ -212,10 +215,12 @@ sn_pool_init(struct sn_stack_pool *pool, size_t stack_size,
 	pool->vma_budget = vma_budget();
 	pool->mem_fd = mem_open(pool->page_size);
 	pool->entry = entry;
+	sn_stack_prep_init(pool);
 	if ((err = pthread_mutex_init(&pool->lock, NULL)) != 0) {
 		if (pool->mem_fd >= 0)
 			close(pool->mem_fd);
 		pool->mem_fd = -1;
+		sn_stack_prep_fini(pool);
 		return err;
 	}
 	fork_pool = pool;
@@ -250,6 +255,7 @@ sn_pool_destroy(struct sn_stack_pool *pool)
 	if (pool->mem_fd >= 0)
 		close(pool->mem_fd);
 	pool->mem_fd = -1;
+	sn_stack_prep_fini(pool);
 	pool->free = NULL;
 	pool->carving = NULL;
 	pool->nfree = 0;
@@ -445,14 +451,20 @@ pool_refill(struct sn_stack_pool *pool, struct sn_stack_cache *cache)
 {
 	struct sn_proc *list;
 	unsigned got;
+	bool fresh;
 	int err;
 
 	for (;;) {
+		fresh = false;
 		pthread_mutex_lock(&pool->lock);
 		list = pool_take(pool, SN_CACHE_BATCH, &got);
-		if (list == NULL)
+		if (list == NULL) {
 			list = slab_carve(pool, SN_CACHE_BATCH, &got);
+			fresh = list != NULL;
+		}
 		pthread_mutex_unlock(&pool->lock);
+		if (fresh)
+			sn_stack_prep_batch(pool, list);
 		if (list != NULL)
 			break;
 		err = slab_add(pool);

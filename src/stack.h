@@ -40,6 +40,11 @@ struct sn_stack_pool {
 	void (*entry)(void *);		/* where every context starts */
 	_Atomic uint64_t mapped;	/* stacks ever mapped */
 	int mem_fd;			/* /proc/self/mem, or -1: no hibernation */
+	/* Fresh stacks made ready a batch at a time (stack_prep.c): a
+	 * pidfd on this process, or -1, and which kinds of batch work. */
+	int prep_fd;
+	_Atomic bool prep_guard;	/* guard markers, one call a batch */
+	_Atomic bool prep_populate;	/* top pages, one call a batch */
 
 	/*
 	 * Mappings (VMAs), counted as the kernel counts them (see stack.c):

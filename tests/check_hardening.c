@@ -136,6 +136,48 @@ START_TEST(stack_overflow_is_reported_and_aborts)
 END_TEST
 
 /*
+ * Past its first slab the pool makes fresh stacks ready a batch at a
+ * time, guards and all, in one system call (stack_prep.c).  An actor
+ * that overflows a stack from such a batch, after hundreds of others
+ * still alive took theirs, must hit its guard just the same.
+ */
+static unsigned fresh_before;
+
+static void
+parked_forever(const void *arg)
+{
+	(void)arg;
+	(void)snow_actor_receive(-1);
+}
+
+static void
+overflow_after_fresh_child(void)
+{
+	unsigned i;
+
+	if (snow_rt_init_actor(2) != 0)
+		_exit(10);
+	for (i = 0; i < fresh_before; i++)
+		if (snow_actor_spawn(parked_forever, NULL, 0,
+		    SNOW_PRIO_NORMAL) == 0)
+			_exit(11);
+	if (snow_actor_spawn(overflowing_actor, NULL, 0, SNOW_PRIO_NORMAL) == 0)
+		_exit(11);
+	snow_rt_run_scheduler();
+	_exit(12);		/* unreachable: the overflow aborts */
+}
+
+START_TEST(overflow_of_a_stack_from_a_batch_is_reported)
+{
+	/* Three slabs of 256 and more, at two places in a batch of 32. */
+	fresh_before = 700;
+	check_overflow_report("65536", overflow_after_fresh_child);
+	fresh_before = 717;
+	check_overflow_report("65536", overflow_after_fresh_child);
+}
+END_TEST
+
+/*
  * A frame larger than the 16 KiB of guard pages: 80 KiB, of which only
  * the lowest byte is written, lands in the stack below, past the guard,
  * unless the compiler touches the frame's pages in order on the way down
@@ -889,6 +931,7 @@ hardening_suite(void)
 	tc = tcase_create("faults");
 	tcase_set_timeout(tc, TIMEOUT);
 	tcase_add_test(tc, stack_overflow_is_reported_and_aborts);
+	tcase_add_test(tc, overflow_of_a_stack_from_a_batch_is_reported);
 	tcase_add_test(tc, frame_larger_than_the_guard_is_reported_and_aborts);
 	tcase_add_test(tc, overflow_under_a_chaining_handler_is_reported);
 #ifndef SANITIZED
