@@ -80,9 +80,36 @@ rng_next(struct sn_worker *w)
 }
 
 /*
+ * Whether thief w may take v's next slot: only if v has switched to no
+ * actor since w last looked, at least 64 empty picks ago (a few us).
+ * A slot is a chain of actors that wake each other on one core (a
+ * supervisor, its child, the one that fails it): its owner takes from it
+ * at every hand-over, and a spinning thief that took it whenever it found
+ * it full moved the chain to its own core on most restarts (sup-restart
+ * on two workers: both workers busy in pick and steal, the run twice as
+ * long as on one).  An owner that has not switched in that time is held
+ * by a long-running actor, and the slot's actor would wait for it:
+ * that one is taken, as before.  The price is one more look before such
+ * a rescue.
+ */
+static bool
+next_stealable(struct sn_worker *w, struct sn_worker *v)
+{
+	uint64_t switches = atomic_load_explicit(&v->n_switches,
+	    memory_order_relaxed);
+
+	if (w->looked_at == v && w->looked_switches == switches)
+		return true;
+	w->looked_at = v;
+	w->looked_switches = switches;
+	return false;
+}
+
+/*
  * Steal from a random victim: its deque, then its FIFO, and once we have
  * been hungry a while (hungry), its next slot, which its owner would
- * otherwise run as soon as its current actor stops.
+ * otherwise run as soon as its current actor stops, if its owner seems
+ * held (next_stealable()).
  */
 static struct sn_proc *
 steal(struct sn_worker *w, bool hungry)
@@ -102,7 +129,8 @@ steal(struct sn_worker *w, bool hungry)
 		if (p == NULL)
 			p = sn_runq_pop(&v->fifo);
 		if (p == NULL && hungry &&
-		    atomic_load_explicit(&v->next, memory_order_relaxed))
+		    atomic_load_explicit(&v->next, memory_order_relaxed) &&
+		    next_stealable(w, v))
 			p = atomic_exchange(&v->next, NULL);
 		if (p != NULL) {
 			sn_count(&w->n_steals, 1);
@@ -268,10 +296,16 @@ sn_sched_enqueue_spawned(struct sn_worker *w, struct sn_proc *p)
 		sn_sched_enqueue_new(w, p);
 		return;
 	}
-	/* Unlike a message's wake (below), a spawner may run on for its
-	 * whole slice: a sleeping worker is called, as for a push to the
-	 * deque, and takes the slot if it gets hungry first. */
-	sn_idle_wake_one_cheap();
+	/*
+	 * No wake, as for a message's (sn_sched_ready()): the spawner
+	 * nearly always stops soon (it waits for news of the child), and a
+	 * worker called for every such spawn spun beside this one, stole
+	 * from it and pulled its lines away: sup-restart on two workers took
+	 * 2.4 times as long as without the call (five alternating runs,
+	 * 2026-12-07).  A spawner that runs on keeps the child until its
+	 * slice ends, or a spinning worker takes the slot (steal()); its
+	 * next spawns go to the deque, which wakes a sleeper.
+	 */
 }
 
 /*

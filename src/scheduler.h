@@ -99,6 +99,10 @@ struct sn_worker {
 	/* Actors that parked here where they may hibernate: pushed by this
 	 * worker (hibernate.c), taken whole by the sweep. */
 	_Atomic(struct sn_proc *) hib_cand;
+	/* As a thief: the victim whose next slot this worker last looked
+	 * at, and that victim's n_switches then (next_stealable()). */
+	struct sn_worker *looked_at;
+	uint64_t looked_switches;
 } SN_ALIGNED;
 
 struct sn_runtime {

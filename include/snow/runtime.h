@@ -113,7 +113,10 @@ SNOW_API int snow_rt_init_actor(uint32_t num_schedulers);
 
 /*
  * Create an actor running fn(args) on its own stack and make it runnable.
- * Callable from any thread, inside or outside actors.
+ * Callable from any thread, inside or outside actors.  Spawned by an
+ * actor, it may wait on its spawner's worker until the spawner stops
+ * (waits, yields, ends, or reaches a reduction check) unless a worker
+ * looking for work takes it; an actor woken by a message waits likewise.
  *
  * args_size > 0: the bytes at args are copied; the copy lives as long as
  * the actor.  args_size == 0: args is passed through untouched.
