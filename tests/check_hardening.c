@@ -24,6 +24,7 @@
 
 #include <snow/runtime.h>
 
+#include "run_child.h"
 #include "run_suite.h"
 #include "test_env.h"
 
@@ -37,35 +38,6 @@
 #define SANITIZED 1
 #endif
 #endif
-
-/* Run fn in a child with stderr captured; returns its wait status. */
-static int
-run_child(void (*fn)(void), char *err, size_t errlen)
-{
-	int pipefd[2], status;
-	ssize_t n;
-	size_t got = 0;
-	pid_t pid;
-
-	ck_assert_int_eq(pipe(pipefd), 0);
-	fflush(NULL);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(pipefd[0]);
-		dup2(pipefd[1], STDERR_FILENO);
-		fn();
-		_exit(0);
-	}
-	close(pipefd[1]);
-	while (got + 1 < errlen &&
-	    (n = read(pipefd[0], err + got, errlen - 1 - got)) > 0)
-		got += (size_t)n;
-	err[got] = '\0';
-	close(pipefd[0]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	return status;
-}
 
 /* ---- stack overflow ---- */
 
@@ -114,7 +86,7 @@ check_overflow_report(const char *stack_size, void (*child)(void))
 	int status;
 
 	setenv("SNOW_STACK_SIZE", stack_size, 1);
-	status = run_child(child, err, sizeof(err));
+	status = run_child(child, 0, err, sizeof(err));
 	unsetenv("SNOW_STACK_SIZE");
 	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
 	    "child status %#x, stderr: %s", status, err);
@@ -256,7 +228,7 @@ START_TEST(frame_larger_than_the_guard_is_reported_and_aborts)
 	int status;
 
 	setenv("SNOW_STACK_SIZE", "65536", 1);
-	status = run_child(big_frame_child, err, sizeof(err));
+	status = run_child(big_frame_child, 0, err, sizeof(err));
 	unsetenv("SNOW_STACK_SIZE");
 	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
 	    "child status %#x (built without -fstack-clash-protection?), "
@@ -475,7 +447,7 @@ handler_before_init_child(void)
 START_TEST(handler_installed_before_init_is_chained_and_put_back)
 {
 	char err[4096];
-	int status = run_child(handler_before_init_child, err, sizeof(err));
+	int status = run_child(handler_before_init_child, 0, err, sizeof(err));
 
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "child status %#x, stderr: %s", status, err);
@@ -549,7 +521,7 @@ handler_after_init_child(void)
 START_TEST(handler_installed_after_init_chains_and_stays)
 {
 	char err[4096];
-	int status = run_child(handler_after_init_child, err, sizeof(err));
+	int status = run_child(handler_after_init_child, 0, err, sizeof(err));
 
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "child status %#x, stderr: %s", status, err);
@@ -680,7 +652,7 @@ static void
 check_exhaustion(void (*child)(void))
 {
 	char err[4096];
-	int status = run_child(child, err, sizeof(err));
+	int status = run_child(child, 0, err, sizeof(err));
 
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "child status %#x, stderr: %s", status, err);
@@ -856,7 +828,7 @@ thread_failure_child(void)
 START_TEST(worker_start_failure_leaves_nothing)
 {
 	char err[4096];
-	int status = run_child(thread_failure_child, err, sizeof(err));
+	int status = run_child(thread_failure_child, 0, err, sizeof(err));
 
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "child status %#x, stderr: %s", status, err);

@@ -33,6 +33,7 @@
 
 #include <snow/runtime.h>
 
+#include "run_child.h"
 #include "run_suite.h"
 #include "snow_ok.h"
 #include "test_env.h"
@@ -63,40 +64,6 @@ forever_actor(const void *arg)
 	(void)arg;
 	(void)snow_actor_receive(-1);
 }
-
-/*
- * Run fn in a forked child with stderr captured into err and an alarm of
- * alarm_s seconds (a hang then ends by SIGALRM); returns its wait status.
- */
-static int
-run_child(void (*fn)(void), unsigned alarm_s, char *err, size_t errlen)
-{
-	int pipefd[2], status;
-	size_t got = 0;
-	ssize_t n;
-	pid_t pid;
-
-	ck_assert_int_eq(pipe(pipefd), 0);
-	fflush(NULL);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(pipefd[0]);
-		dup2(pipefd[1], STDERR_FILENO);
-		alarm(alarm_s);
-		fn();
-		_exit(0);
-	}
-	close(pipefd[1]);
-	while (got + 1 < errlen &&
-	    (n = read(pipefd[0], err + got, errlen - 1 - got)) > 0)
-		got += (size_t)n;
-	err[got] = '\0';
-	close(pipefd[0]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	return status;
-}
-
 
 static void
 fork_child_calls(void)
