@@ -168,6 +168,8 @@ join_workers(unsigned n)
 	for (i = 0; i < n; i++)
 		if (sn_rt.workers[i].started)
 			pthread_join(sn_rt.workers[i].thread, NULL);
+	/* The blocks the workers' message lists passed to one another. */
+	sn_msg_depot_drain();
 }
 
 static int

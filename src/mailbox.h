@@ -181,7 +181,16 @@ void sn_msg_cache_start(void);
 void sn_msg_cache_stop(void);
 /* Blocks the calling thread keeps now, for the tests. */
 unsigned sn_msg_cache_count(void);
+/*
+ * The depot the lists pass batches through (msgblock.c): free what it
+ * holds, once no worker runs (the runtime's stop); the batches it holds
+ * now, for the tests.
+ */
+void sn_msg_depot_drain(void);
+unsigned sn_msg_depot_count(void);
 #define SN_MSG_SMALL		64	/* bytes of a block kept */
 #define SN_MSG_CACHE_MAX	512	/* blocks kept at most */
+#define SN_MSG_BATCH		(SN_MSG_CACHE_MAX / 2)	/* passed at once */
+#define SN_MSG_DEPOT_MAX	16	/* batches in the depot at most */
 
 #endif /* SN_MAILBOX_H */

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -159,10 +160,38 @@ START_TEST(concurrent_senders_lose_nothing)
 END_TEST
 
 /*
+ * What the calling thread's list should hold after it frees ms[0..n),
+ * starting from kept blocks, and how many batches it should spill: a
+ * block is kept when its usable size is a small block's (malloc may hand
+ * out a slightly larger chunk, which is freed instead).  Call it before
+ * the frees.
+ */
+static void
+expect_frees(struct sn_msg **ms, unsigned n, unsigned *kept,
+    unsigned *spills)
+{
+	void *probe = malloc(SN_MSG_SMALL);
+	size_t small = malloc_usable_size(probe);
+	unsigned i;
+
+	free(probe);
+	for (i = 0; i < n; i++) {
+		if (malloc_usable_size(ms[i]) != small)
+			continue;
+		if (*kept == SN_MSG_CACHE_MAX) {
+			*kept -= SN_MSG_BATCH;
+			(*spills)++;
+		}
+		(*kept)++;
+	}
+}
+
+/*
  * A worker thread's list of small message blocks: freed small blocks
- * are kept up to the bound and handed out again, large ones never; stop
- * gives them back and keeps no more.  Off under AddressSanitizer, which
- * must see every free.
+ * are kept up to the bound, past it half the list goes to the depot,
+ * and they are handed out again; large ones never; stop gives them back
+ * and keeps no more.  Off under AddressSanitizer, which must see every
+ * free.
  */
 START_TEST(small_blocks_kept_bounded_and_given_back)
 {
@@ -170,18 +199,24 @@ START_TEST(small_blocks_kept_bounded_and_given_back)
 	static struct sn_msg *ms[N];
 	struct sn_msg *big;
 	uint64_t v = 7;
-	unsigned i;
+	unsigned i, kept = 0, spills = 0;
 
 	ck_assert_uint_eq(sn_msg_cache_count(), 0);
+	ck_assert_uint_eq(sn_msg_depot_count(), 0);
 	sn_msg_cache_start();
 	for (i = 0; i < N; i++)
 		ck_assert_ptr_nonnull(ms[i] = sn_msg_new(1, &v, sizeof(v)));
+	expect_frees(ms, N, &kept, &spills);
 	for (i = 0; i < N; i++)
 		sn_msg_free(ms[i]);
 #ifdef SN_ASAN
 	ck_assert_uint_eq(sn_msg_cache_count(), 0);
+	ck_assert_uint_eq(sn_msg_depot_count(), 0);
 #else
-	ck_assert_uint_eq(sn_msg_cache_count(), SN_MSG_CACHE_MAX);
+	/* Full at SN_MSG_CACHE_MAX: a batch went to the depot. */
+	ck_assert_uint_gt(spills, 0);
+	ck_assert_uint_eq(sn_msg_cache_count(), kept);
+	ck_assert_uint_eq(sn_msg_depot_count(), spills);
 	/* Handed out again, contents and all as asked. */
 	for (i = 0; i < 10; i++) {
 		ck_assert_ptr_nonnull(ms[i] = sn_msg_new(2, &v, sizeof(v)));
@@ -189,15 +224,15 @@ START_TEST(small_blocks_kept_bounded_and_given_back)
 		ck_assert_uint_eq(ms[i]->len, sizeof(v));
 		ck_assert_int_eq(memcmp(ms[i]->data, &v, sizeof(v)), 0);
 	}
-	ck_assert_uint_eq(sn_msg_cache_count(), SN_MSG_CACHE_MAX - 10);
+	ck_assert_uint_eq(sn_msg_cache_count(), kept - 10);
 	/* An empty message takes a small block and gives it back; one too
 	 * big for a small block comes and goes by malloc. */
 	ck_assert_ptr_nonnull(big = sn_msg_new(3, NULL, 0));
-	ck_assert_uint_eq(sn_msg_cache_count(), SN_MSG_CACHE_MAX - 11);
+	ck_assert_uint_eq(sn_msg_cache_count(), kept - 11);
 	sn_msg_free(big);
 	ck_assert_ptr_nonnull(big = sn_msg_alloc(3, SN_MSG_SMALL, 0));
 	sn_msg_free(big);
-	ck_assert_uint_eq(sn_msg_cache_count(), SN_MSG_CACHE_MAX - 10);
+	ck_assert_uint_eq(sn_msg_cache_count(), kept - 10);
 	for (i = 0; i < 10; i++)
 		sn_msg_free(ms[i]);
 #endif
@@ -207,6 +242,77 @@ START_TEST(small_blocks_kept_bounded_and_given_back)
 	ck_assert_ptr_nonnull(big = sn_msg_new(4, &v, sizeof(v)));
 	sn_msg_free(big);
 	ck_assert_uint_eq(sn_msg_cache_count(), 0);
+	sn_msg_depot_drain();
+	ck_assert_uint_eq(sn_msg_depot_count(), 0);
+}
+END_TEST
+
+/* What the consumer's thread spilled, and what the producer's took. */
+static struct sn_msg *spilled[SN_MSG_CACHE_MAX + SN_MSG_BATCH / 2];
+static struct sn_msg *taken;
+static unsigned taken_kept;
+
+static void *
+producer_thread(void *arg)
+{
+	uint64_t v = 9;
+
+	(void)arg;
+	sn_msg_cache_start();
+	taken = sn_msg_new(5, &v, sizeof(v));
+	taken_kept = sn_msg_cache_count();
+	sn_msg_free(taken);
+	sn_msg_cache_stop();
+	return NULL;
+}
+
+/*
+ * A consumer's thread frees more than its list holds, a producer's thread
+ * whose list is empty: the producer's next message is a block the
+ * consumer freed, passed through the depot (the overload case: one core
+ * sends, another receives).  And the depot is bounded: spills past
+ * SN_MSG_DEPOT_MAX batches are freed.
+ */
+START_TEST(blocks_pass_from_consumer_to_producer)
+{
+	struct sn_msg *more[(SN_MSG_DEPOT_MAX + 4) * SN_MSG_BATCH];
+	uint64_t v = 1;
+	pthread_t t;
+	unsigned i, n = sizeof(more) / sizeof(more[0]);
+	unsigned nspilled = sizeof(spilled) / sizeof(spilled[0]);
+	unsigned kept = 0, spills = 0;
+	bool found = false;
+
+	sn_msg_cache_start();
+	for (i = 0; i < nspilled; i++)
+		ck_assert_ptr_nonnull(spilled[i] = sn_msg_new(1, &v,
+		    sizeof(v)));
+	expect_frees(spilled, nspilled, &kept, &spills);
+	for (i = 0; i < nspilled; i++)
+		sn_msg_free(spilled[i]);
+#ifdef SN_ASAN
+	ck_assert_uint_eq(sn_msg_depot_count(), 0);
+#else
+	ck_assert_uint_eq(spills, 1);
+	ck_assert_uint_eq(sn_msg_depot_count(), 1);
+	ck_assert_int_eq(pthread_create(&t, NULL, producer_thread, NULL), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_uint_eq(sn_msg_depot_count(), 0);
+	ck_assert_uint_eq(taken_kept, SN_MSG_BATCH - 1);
+	/* The older half spilled: among the first blocks freed. */
+	for (i = 0; i < nspilled - SN_MSG_BATCH / 2; i++)
+		found |= spilled[i] == taken;
+	ck_assert(found);
+	/* Bounded: more spills than the depot keeps. */
+	for (i = 0; i < n; i++)
+		ck_assert_ptr_nonnull(more[i] = sn_msg_alloc(1, 8, 0));
+	for (i = 0; i < n; i++)
+		sn_msg_free(more[i]);
+	ck_assert_uint_eq(sn_msg_depot_count(), SN_MSG_DEPOT_MAX);
+#endif
+	sn_msg_cache_stop();
+	sn_msg_depot_drain();
+	ck_assert_uint_eq(sn_msg_depot_count(), 0);
 }
 END_TEST
 
@@ -223,6 +329,7 @@ mailbox_suite(void)
 	tcase_add_test(tc, message_sizes);
 	tcase_add_test(tc, concurrent_senders_lose_nothing);
 	tcase_add_test(tc, small_blocks_kept_bounded_and_given_back);
+	tcase_add_test(tc, blocks_pass_from_consumer_to_producer);
 	suite_add_tcase(s, tc);
 	return s;
 }
