@@ -221,6 +221,18 @@ start_workers(unsigned nworkers)
 	return err;
 }
 
+/* Until every worker has set itself up (see worker_ready() in
+ * scheduler.c): init returns with workers that pick at once. */
+static void
+wait_workers_ready(unsigned nworkers)
+{
+	uint32_t ready;
+
+	while ((ready = atomic_load(&sn_rt.workers_ready)) < nworkers)
+		syscall(SYS_futex, &sn_rt.workers_ready, FUTEX_WAIT_PRIVATE,
+		    ready, NULL, NULL, 0);
+}
+
 /* SNOW_HIBERNATE=0: actors do not hibernate unless they ask to.
  * 0, 1, or -1 for anything but "0", "1" or nothing. */
 static int
@@ -291,6 +303,7 @@ sn_sched_start(unsigned nworkers, unsigned ncpus, size_t stack_size)
 	atomic_store(&sn_rt.nidle, 0);
 	atomic_store(&sn_rt.nspinning, 0);
 	atomic_store(&sn_rt.stop, false);
+	atomic_store(&sn_rt.workers_ready, 0);
 	atomic_store(&sn_rt.watch_due, UINT64_MAX);
 	sn_rt.nworkers = nworkers;
 	sn_rt.spin_max = ncpus < nworkers ? ncpus : nworkers;
@@ -313,6 +326,7 @@ sn_sched_start(unsigned nworkers, unsigned ncpus, size_t stack_size)
 		sn_rt.nworkers = 0;
 		return err;
 	}
+	wait_workers_ready(nworkers);
 	sn_sched_new_generation();
 	atomic_store(&sn_rt.state, SN_RT_RUNNING);
 	return 0;

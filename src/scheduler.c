@@ -549,6 +549,22 @@ end_maybe_seen(void)
 		sn_sched_done_signal();
 }
 
+/*
+ * This worker is set up: its signal stack mapped, its malloc arena made
+ * by the message list's first block.  The start waits for every worker
+ * to say so (lifecycle.c), so that this, a few page faults and mappings
+ * per thread, is paid inside init and not by a program's first actors,
+ * which would otherwise wait behind it on a worker that has not begun
+ * to pick.  The last worker wakes the start.
+ */
+static void
+worker_ready(void)
+{
+	if (atomic_fetch_add(&sn_rt.workers_ready, 1) + 1 == sn_rt.nworkers)
+		syscall(SYS_futex, &sn_rt.workers_ready, FUTEX_WAKE_PRIVATE,
+		    INT_MAX, NULL, NULL, 0);
+}
+
 void *
 sn_sched_worker_main(void *arg)
 {
@@ -566,6 +582,7 @@ sn_sched_worker_main(void *arg)
 	/* Without it an overflow is a bare SIGSEGV: report it anyway. */
 	(void)sn_fault_thread_init(&w->altstack);
 	sn_msg_cache_start();
+	worker_ready();
 	for (;;) {
 		if (timers_pending(w))
 			timers_run(w, false);

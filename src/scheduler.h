@@ -146,6 +146,8 @@ struct sn_runtime {
 	uint8_t hib_default;		/* SNOW_HIBERNATE */
 	uint32_t mbox_limit;		/* SNOW_MAILBOX_LIMIT, 0: no mutes */
 	_Atomic bool stop;
+	/* Workers set up so far (lifecycle.c's start waits for all). */
+	_Atomic uint32_t workers_ready;
 	pthread_mutex_t idle_lock;
 	struct sn_worker *idle_head;	/* under idle_lock */
 };

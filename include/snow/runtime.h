@@ -95,9 +95,11 @@ enum snow_priority {
 
 /*
  * Start the runtime with num_schedulers worker threads (0: one per CPU this
- * process may run on).  The calling thread becomes the main process: it gets
- * a PID and snow_actor_self() works there.  A second call while the runtime
- * runs changes nothing and returns 0.
+ * process may run on); it returns once every worker has started and set
+ * itself up, so that the first actors do not wait for that.  The calling
+ * thread becomes the main process: it gets a PID and snow_actor_self()
+ * works there.  A second call while the runtime runs changes nothing and
+ * returns 0.
  *
  * The environment variable SNOW_STACK_SIZE (bytes, optionally with a K or M
  * suffix, from 16 KiB to 1 GiB) overrides the default actor stack size
